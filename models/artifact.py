@@ -1,0 +1,147 @@
+"""The saved forecaster: weights + JSON config + scaler + calibration residuals.
+
+An artifact directory holds three files and nothing that needs unpickling:
+
+- `forecaster.json`: network config, scaler, series metadata (name, frequency, season,
+  the stored series' tail and its future timestamps, test metrics);
+- `weights.pt`: the network's `state_dict`, read with `torch.load(weights_only=True)`;
+- `calibration.pt`: absolute validation errors per horizon step in the normalised space,
+  from which intervals are drawn (split-conformal: scale-free, so they adapt to any history).
+
+`predict` is the one entry point training's backtest, the pyfunc wrapper and the service
+all call.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from models.network import Forecaster, ForecasterConfig
+from models.scaling import WindowScaler
+
+CONFIG_FILE = "forecaster.json"
+WEIGHTS_FILE = "weights.pt"
+CALIBRATION_FILE = "calibration.pt"
+FORMAT_VERSION = 1
+# Recursive forecasts beyond the trained horizon are capped at this multiple of it.
+MAX_HORIZON_MULTIPLE = 10
+
+
+@dataclass
+class Forecast:
+    point: torch.Tensor  # [B, horizon]
+    intervals: dict[float, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+
+@dataclass
+class ForecasterArtifact:
+    config: ForecasterConfig
+    scaler: WindowScaler
+    network: Forecaster
+    calibration: torch.Tensor  # [n_windows, H] absolute normalised errors
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.network.eval()
+        self.calibration = self.calibration.to(torch.float32)
+
+    @property
+    def min_history(self) -> int:
+        return self.config.context_length
+
+    @property
+    def max_horizon(self) -> int:
+        return self.config.horizon * MAX_HORIZON_MULTIPLE
+
+    @property
+    def requires_positive(self) -> bool:
+        return self.scaler.log
+
+    def normalised_forecast(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """context [B, context_length] -> (ensemble-mean z forecast [B, H], level, scale)."""
+        z, level, scale = self.scaler.encode(context)
+        return self.network(z).mean(dim=0), level, scale
+
+    def predict(self, history: torch.Tensor, horizon: int, levels: Sequence[float] = ()) -> Forecast:
+        """history [B, T >= min_history] in original units -> forecasts for `horizon` steps.
+
+        Beyond the trained horizon H the forecast is extended recursively, feeding the
+        network its own output; interval widths there grow with sqrt(step / H).
+        """
+        if history.ndim != 2 or history.shape[1] < self.min_history:
+            raise ValueError(f"history must be [batch, >= {self.min_history}], got {tuple(history.shape)}")
+        if not 1 <= horizon <= self.max_horizon:
+            raise ValueError(f"horizon must be in [1, {self.max_horizon}], got {horizon}")
+        context = history[:, -self.min_history :].to(torch.float32)
+        steps: list[torch.Tensor] = []
+        with torch.inference_mode():
+            z, level0, scale0 = self.normalised_forecast(context)
+            point = self.scaler.decode(z, level0, scale0)
+            steps.append(point)
+            produced = point.shape[1]
+            while produced < horizon:
+                context = torch.cat([context, point], dim=1)[:, -self.min_history :]
+                z, level, scale = self.normalised_forecast(context)
+                point = self.scaler.decode(z, level, scale)
+                steps.append(point)
+                produced += point.shape[1]
+            forecast = torch.cat(steps, dim=1)[:, :horizon]
+            intervals = {level: self._interval(forecast, scale0, level) for level in levels}
+        return Forecast(point=forecast, intervals=intervals)
+
+    def _interval(
+        self, forecast: torch.Tensor, scale: torch.Tensor, level: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        horizon = forecast.shape[1]
+        trained = self.config.horizon
+        quantiles = torch.quantile(self.calibration, level / 100.0, dim=0)  # [H]
+        if horizon > trained:
+            growth = torch.sqrt(torch.arange(trained + 1, horizon + 1, dtype=torch.float32) / trained)
+            quantiles = torch.cat([quantiles, quantiles[-1] * growth])
+        width = scale * quantiles[:horizon]
+        centre = self.scaler.transform(forecast)
+        return self.scaler.inverse(centre - width), self.scaler.inverse(centre + width)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        document = {
+            "format_version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "scaler": self.scaler.to_dict(),
+            "metadata": self.metadata,
+        }
+        (directory / CONFIG_FILE).write_text(json.dumps(document, indent=2, allow_nan=False))
+        torch.save(self.network.state_dict(), directory / WEIGHTS_FILE)
+        torch.save({"abs_residuals": self.calibration}, directory / CALIBRATION_FILE)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ForecasterArtifact:
+        directory = Path(directory)
+        document = json.loads((directory / CONFIG_FILE).read_text())
+        if document.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported artifact format {document.get('format_version')!r} in {directory}")
+        config = ForecasterConfig.from_dict(document["config"])
+        network = Forecaster(config)
+        network.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True, map_location="cpu"))
+        calibration = torch.load(directory / CALIBRATION_FILE, weights_only=True, map_location="cpu")
+        return cls(
+            config=config,
+            scaler=WindowScaler(**document["scaler"]),
+            network=network,
+            calibration=calibration["abs_residuals"],
+            metadata=document["metadata"],
+        )
+
+
+def interval_coverage(lower: torch.Tensor, upper: torch.Tensor, actual: torch.Tensor) -> float:
+    """Share of actual values inside [lower, upper]."""
+    inside = (actual >= lower) & (actual <= upper)
+    return float(inside.float().mean()) if inside.numel() else math.nan

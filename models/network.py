@@ -1,0 +1,153 @@
+"""The forecasting network: a stacked recurrent encoder over the normalised context window
+and a head that emits the next H steps.
+
+Inputs and outputs live in the window-normalised space of `models.scaling`; the artifact
+wraps this module with the scaler. A config dataclass holds every architectural choice so
+that the artifact can rebuild the network from JSON alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+from models.cells import GatedLSTM
+
+CELLS = ("lstm", "gru", "rnn", "peephole", "cifg")
+HEADS = ("direct", "seq2seq")
+
+
+@dataclass
+class ForecasterConfig:
+    context_length: int
+    horizon: int
+    cell: str = "lstm"
+    hidden_size: int = 64
+    num_layers: int = 2
+    dropout: float = 0.1
+    bidirectional: bool = False
+    head: str = "direct"
+    # LSTNet-style linear highway from the context straight to the outputs: the recurrent
+    # part then learns a correction to a linear autoregression instead of the whole signal.
+    linear_skip: bool = True
+    # Members trained side by side from different initialisations; forecasts are averaged.
+    ensemble_size: int = 1
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        for name in ("context_length", "horizon", "hidden_size", "num_layers", "ensemble_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ForecasterConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+def recurrent_stack(
+    cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float, bidirectional: bool
+) -> nn.Module:
+    """A batch-first stack with the `nn.LSTM` calling convention: (x, state) -> (out, state)."""
+    options = dict(
+        input_size=input_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        dropout=dropout if num_layers > 1 else 0.0,
+        bidirectional=bidirectional,
+        batch_first=True,
+    )
+    if cell == "lstm":
+        return nn.LSTM(**options)
+    if cell == "gru":
+        return nn.GRU(**options)
+    if cell == "rnn":
+        return nn.RNN(**options, nonlinearity="tanh")
+    return GatedLSTM(**options, variant=cell)
+
+
+def _merge_directions(state: torch.Tensor, num_layers: int) -> torch.Tensor:
+    """[layers * 2, B, H] -> [layers, B, 2H]: both directions' final states feed the decoder."""
+    _, batch, hidden = state.shape
+    return state.view(num_layers, 2, batch, hidden).permute(0, 2, 1, 3).reshape(num_layers, batch, 2 * hidden)
+
+
+class RecurrentNetwork(nn.Module):
+    """One ensemble member: encoder + head (+ optional linear skip)."""
+
+    def __init__(self, config: ForecasterConfig) -> None:
+        super().__init__()
+        self.config = config
+        directions = 2 if config.bidirectional else 1
+        width = config.hidden_size * directions
+        self.encoder = recurrent_stack(
+            config.cell, 1, config.hidden_size, config.num_layers, config.dropout, config.bidirectional
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        if config.head == "direct":
+            self.head = nn.Linear(width, config.horizon)
+        else:
+            self.decoder = recurrent_stack(config.cell, 1, width, config.num_layers, config.dropout, False)
+            self.head = nn.Linear(width, 1)
+        self.skip = nn.Linear(config.context_length, config.horizon) if config.linear_skip else None
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z [B, T] (T = context_length) -> [B, H]."""
+        encoded, state = self.encoder(z.unsqueeze(-1))
+        if self.config.head == "direct":
+            out = self.head(self.dropout(self._last_step(encoded)))
+        else:
+            out = self._decode(z[:, -1:], state)
+        if self.skip is not None:
+            out = out + self.skip(z)
+        return out
+
+    def _last_step(self, encoded: torch.Tensor) -> torch.Tensor:
+        if not self.config.bidirectional:
+            return encoded[:, -1]
+        hidden = self.config.hidden_size
+        # forward direction ends at the last step, the backward one at the first
+        return torch.cat([encoded[:, -1, :hidden], encoded[:, 0, hidden:]], dim=-1)
+
+    def _decode(self, last_value: torch.Tensor, state: RecurrentState) -> torch.Tensor:
+        if self.config.bidirectional:
+            layers = self.config.num_layers
+            state = (
+                tuple(_merge_directions(s, layers) for s in state)
+                if isinstance(state, tuple)
+                else _merge_directions(state, layers)
+            )
+        step_input = last_value.unsqueeze(-1)
+        outputs = []
+        for _ in range(self.config.horizon):
+            decoded, state = self.decoder(step_input, state)
+            step_output = self.head(self.dropout(decoded))
+            outputs.append(step_output)
+            step_input = step_output
+        return torch.cat(outputs, dim=1).squeeze(-1)
+
+
+class Forecaster(nn.Module):
+    """An ensemble of `RecurrentNetwork`s; forward returns every member's forecast."""
+
+    def __init__(self, config: ForecasterConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList(RecurrentNetwork(config) for _ in range(config.ensemble_size))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z [B, T] -> member forecasts [K, B, H]; their mean is the point forecast."""
+        return torch.stack([member(z) for member in self.members])

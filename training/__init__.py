@@ -1,0 +1,1 @@
+"""Training pipeline: data -> windows -> Lightning -> artifact -> backtest -> MLflow registry."""

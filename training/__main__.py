@@ -1,0 +1,149 @@
+"""`python -m training`: train, backtest, log and register forecasters.
+
+python -m training                                   # LSTM + GRU for every built-in series
+python -m training --series price --cell gru
+python -m training --csv sales.csv --name sales [--freq D] [--season 7] [--horizon 14]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from models.network import CELLS, HEADS
+from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig
+from training.data import FILL_METHODS, DataError
+from training.pipeline import TrainResult, train
+
+OVERRIDES = {
+    "horizon": int,
+    "context_length": int,
+    "hidden_size": int,
+    "num_layers": int,
+    "dropout": float,
+    "ensemble_size": int,
+    "max_epochs": int,
+    "patience": int,
+    "batch_size": int,
+    "learning_rate": float,
+    "windows_per_epoch": int,
+    "test_size": int,
+    "val_size": int,
+    "seed": int,
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    source = parser.add_argument_group("what to train")
+    source.add_argument("--series", nargs="+", choices=BUILTIN_SERIES, help="built-in series (default: all)")
+    source.add_argument("--csv", help="a user CSV: header, time column, value column")
+    source.add_argument("--name", help="registered model name for --csv")
+    source.add_argument("--config", help="a YAML config (keys of training.config.TrainConfig)")
+    source.add_argument("--time-column", help="time column of --csv (default: first)")
+    source.add_argument("--value-column", help="value column of --csv (default: second)")
+    source.add_argument("--freq", help="pandas frequency alias (default: inferred)")
+    source.add_argument("--season", type=int, help="season length (default: from the frequency)")
+    source.add_argument("--fill", choices=FILL_METHODS, help="fill missing values instead of refusing them")
+    model = parser.add_argument_group("model")
+    model.add_argument(
+        "--cell", nargs="+", choices=CELLS, help=f"cells to train (default: {' '.join(DEFAULT_CELLS)})"
+    )
+    model.add_argument("--head", choices=HEADS)
+    model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
+    for option, kind in OVERRIDES.items():
+        model.add_argument(f"--{option.replace('_', '-')}", type=kind)
+    run = parser.add_argument_group("run")
+    run.add_argument(
+        "--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
+    )
+    run.add_argument("--if-missing", action="store_true", help="skip series that already have a champion")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = parser.parse_args(argv)
+    if args.csv and not args.name:
+        parser.error("--csv needs --name (the registered model name)")
+    if args.csv and args.series:
+        parser.error("use either --csv or --series")
+    return args
+
+
+def build_configs(args: argparse.Namespace) -> list[TrainConfig]:
+    overrides = {option: getattr(args, option) for option in OVERRIDES}
+    overrides.update(head=args.head, bidirectional=args.bidirectional)
+    cells = args.cell or list(DEFAULT_CELLS)
+    configs = []
+    if args.csv or args.config:
+        user = dict(
+            name=args.name,
+            data=args.csv,
+            freq=args.freq,
+            season_length=args.season,
+            fill=args.fill,
+            time_column=args.time_column,
+            value_column=args.value_column,
+            **overrides,
+        )
+        for cell in cells:
+            if args.config:
+                configs.append(TrainConfig.from_yaml(args.config, cell=cell, **user))
+            else:
+                configs.append(
+                    TrainConfig.from_dict({k: v for k, v in {**user, "cell": cell}.items() if v is not None})
+                )
+    else:
+        for series in args.series or BUILTIN_SERIES:
+            configs.extend(TrainConfig.builtin(series, cell=cell, **overrides) for cell in cells)
+    return configs
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        configs = build_configs(args)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.if_missing:
+        from training.registry import configure_tracking, has_champion
+
+        configure_tracking(args.tracking_uri)
+        configs = [config for config in configs if not has_champion(config.name)]
+        if not configs:
+            print("every requested series already has a champion; nothing to train")
+            return 0
+    started = time.perf_counter()
+    results: list[TrainResult] = []
+    for config in configs:
+        print(f"== training {config.name} ({config.cell})", flush=True)
+        try:
+            results.append(train(config, tracking_uri=args.tracking_uri, progress=not args.no_progress))
+        except (DataError, ValueError) as error:
+            print(f"error: {config.name} ({config.cell}): {error}", file=sys.stderr)
+            return 2
+    print_summary(results, time.perf_counter() - started)
+    return 0
+
+
+def print_summary(results: list[TrainResult], seconds: float) -> None:
+    print(
+        f"\n{'series':<12}{'cell':<10}{'version':<9}{'champion':<10}{'val MASE':>9}  test MASE (model / snaive)  seconds"
+    )
+    for result in results:
+        tests = "  ".join(
+            f"h{h}: {bt.metrics['model']['mase']:.3f}/{bt.metrics['seasonal_naive']['mase']:.3f}"
+            for h, bt in result.backtests.items()
+        )
+        print(
+            f"{result.name:<12}{result.cell:<10}{result.version or '-':<9}{result.champion or '-':<10}"
+            f"{result.val_mase:>9.3f}  {tests}  {result.seconds:.1f}"
+        )
+    print(f"trained {len(results)} model(s) in {seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Training configuration: one dataclass, filled from a YAML file and CLI overrides, with
+defaults derived from the series itself so a user CSV trains without tuning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import yaml
+
+from models.network import ForecasterConfig
+from training.data import DataError, SeriesData
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "configs"
+BUILTIN_SERIES = ("passengers", "price", "weather")
+DEFAULT_CELLS = ("lstm", "gru")
+MIN_TRAIN_WINDOWS = 16
+
+
+@dataclass
+class TrainConfig:
+    name: str
+    data: str
+    time_column: str | None = None
+    value_column: str | None = None
+    freq: str | None = None
+    season_length: int | None = None
+    fill: str | None = None
+    # split and protocol (None = derived from the series)
+    horizon: int | None = None
+    test_size: int | None = None
+    val_size: int | None = None
+    multi_step_stride: int | None = None
+    # network
+    cell: str = "lstm"
+    head: str = "direct"
+    context_length: int | None = None
+    hidden_size: int = 64
+    num_layers: int = 2
+    dropout: float = 0.1
+    bidirectional: bool = False
+    linear_skip: bool = True
+    ensemble_size: int = 3
+    transform: str = "auto"
+    # optimisation
+    max_epochs: int = 60
+    patience: int = 8
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    gradient_clip: float = 1.0
+    windows_per_epoch: int = 4096
+    seed: int = 42
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: object) -> TrainConfig:
+        values = yaml.safe_load(Path(path).read_text()) or {}
+        return cls.from_dict({**values, **{k: v for k, v in overrides.items() if v is not None}})
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def builtin(cls, series: str, **overrides: object) -> TrainConfig:
+        if series not in BUILTIN_SERIES:
+            raise ValueError(f"unknown built-in series {series!r}; choose from {BUILTIN_SERIES}")
+        config = cls.from_yaml(CONFIG_DIR / f"{series}.yaml", **overrides)
+        data = Path(config.data)
+        return config if data.is_absolute() else replace(config, data=str(PROJECT_ROOT / data))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def resolve(self, series: SeriesData) -> TrainConfig:
+        """Fill every None from the series: horizon = one season, context = two, splits sized to fit."""
+        m = series.season_length
+        horizon = self.horizon or (m if m > 1 else 5)
+        n = len(series)
+        test = self.test_size or max(horizon, min(n // 5, 4 * max(horizon, m)))
+        val = self.val_size or test
+        context = self.context_length or max(2 * horizon, 2 * m, 8)
+        train_points = n - test - val
+        # a short series gives up context before it gives up the split
+        while context > max(horizon, m, 4) and train_points - context - horizon + 1 < MIN_TRAIN_WINDOWS:
+            context -= 1
+        windows = train_points - context - horizon + 1
+        if windows < MIN_TRAIN_WINDOWS:
+            needed = test + val + context + horizon - 1 + MIN_TRAIN_WINDOWS
+            raise DataError(
+                f"series {series.name!r} has {n} points; horizon {horizon} with context {context}, "
+                f"validation {val} and test {test} needs at least {needed}. "
+                "Pass a shorter --horizon or provide more data."
+            )
+        stride = self.multi_step_stride or 1
+        return replace(
+            self,
+            freq=series.freq,
+            season_length=m,
+            horizon=horizon,
+            test_size=test,
+            val_size=val,
+            context_length=context,
+            multi_step_stride=stride,
+        )
+
+    def network_config(self) -> ForecasterConfig:
+        if self.context_length is None or self.horizon is None:
+            raise ValueError("resolve() the config against its series first")
+        return ForecasterConfig(
+            context_length=self.context_length,
+            horizon=self.horizon,
+            cell=self.cell,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            dropout=self.dropout,
+            bidirectional=self.bidirectional,
+            head=self.head,
+            linear_skip=self.linear_skip,
+            ensemble_size=self.ensemble_size,
+        )

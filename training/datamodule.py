@@ -1,0 +1,58 @@
+"""Sliding windows over one series with a chronological train / validation / test split.
+
+Positions: [0, train_end) train targets, [train_end, val_end) validation targets,
+[val_end, n) test. A window's context may reach back into earlier parts (a served model
+sees all past values too) but its targets never cross into a later part, and the test
+part is never seen here at all: the datamodule only receives `values[:val_end]`.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, RandomSampler, TensorDataset
+
+
+def sliding_windows(
+    values: np.ndarray, context: int, horizon: int, first_target: int, end: int
+) -> TensorDataset:
+    """Windows whose targets lie inside [first_target, end): (context [N, T], target [N, H])."""
+    series = torch.as_tensor(values[:end], dtype=torch.float32)
+    windows = series.unfold(0, context + horizon, 1)  # window i covers [i, i + T + H)
+    first = max(first_target - context, 0)
+    windows = windows[first:]
+    return TensorDataset(windows[:, :context].contiguous(), windows[:, context:].contiguous())
+
+
+class WindowDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        values: np.ndarray,
+        context_length: int,
+        horizon: int,
+        val_size: int,
+        batch_size: int,
+        windows_per_epoch: int,
+    ) -> None:
+        super().__init__()
+        self.values = values
+        self.context_length = context_length
+        self.horizon = horizon
+        self.train_end = len(values) - val_size
+        self.batch_size = batch_size
+        self.windows_per_epoch = windows_per_epoch
+        self.train = sliding_windows(values, context_length, horizon, 0, self.train_end)
+        self.val = sliding_windows(values, context_length, horizon, self.train_end, len(values))
+
+    def train_dataloader(self) -> DataLoader:
+        samples = min(len(self.train), self.windows_per_epoch)
+        return DataLoader(
+            self.train,
+            batch_size=self.batch_size,
+            sampler=RandomSampler(self.train, num_samples=samples),
+            drop_last=len(self.train) > self.batch_size,
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.val, batch_size=1024)

@@ -1,0 +1,211 @@
+"""One training run: series -> windows -> Lightning fit -> artifact -> backtest -> MLflow.
+
+The test part (the last `test_size` points) is cut off before anything is fitted: the
+scaler sees the train part, early stopping and calibration see the validation part, and
+only the backtest touches the test part, with the fitted model and no retraining.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import mlflow
+import numpy as np
+import pandas as pd
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import MLFlowLogger
+
+from models.artifact import ForecasterArtifact
+from models.scaling import WindowScaler
+from training.backtest import Backtest, mase_scale, plot_backtest, run_backtest
+from training.config import TrainConfig
+from training.data import SeriesData, load_csv
+from training.datamodule import WindowDataModule
+from training.module import ForecastModule
+from training.registry import configure_tracking, log_and_register, promote_best
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    name: str
+    cell: str
+    run_id: str
+    version: str | None
+    champion: str | None
+    val_mase: float
+    backtests: dict[int, Backtest]
+    artifact: ForecasterArtifact
+    seconds: float
+
+
+def load_series(config: TrainConfig) -> SeriesData:
+    return load_csv(
+        config.data,
+        config.name,
+        time_column=config.time_column,
+        value_column=config.value_column,
+        freq=config.freq,
+        season_length=config.season_length,
+        fill=config.fill,
+    )
+
+
+def fit_artifact(
+    config: TrainConfig, series: SeriesData, logger: MLFlowLogger | None, progress: bool
+) -> ForecasterArtifact:
+    """Train on everything before the test part; return the best-validation artifact."""
+    values = series.values
+    fit_end = len(values) - config.test_size
+    train_end = fit_end - config.val_size
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    scaler = WindowScaler.fit(values[:train_end], config.season_length, config.transform)
+    datamodule = WindowDataModule(
+        values[:fit_end],
+        config.context_length,
+        config.horizon,
+        config.val_size,
+        config.batch_size,
+        config.windows_per_epoch,
+    )
+    network_config = config.network_config()
+    module = ForecastModule(
+        network_config, scaler, config.learning_rate, config.weight_decay, config.max_epochs
+    )
+    with tempfile.TemporaryDirectory() as checkpoints:
+        checkpoint = ModelCheckpoint(dirpath=checkpoints, monitor="val_loss", mode="min", save_top_k=1)
+        trainer = L.Trainer(
+            accelerator="cpu",
+            max_epochs=config.max_epochs,
+            callbacks=[EarlyStopping(monitor="val_loss", mode="min", patience=config.patience), checkpoint],
+            gradient_clip_val=config.gradient_clip,
+            deterministic=True,
+            logger=logger if logger is not None else False,
+            enable_progress_bar=progress,
+            enable_model_summary=False,
+            log_every_n_steps=1,
+        )
+        trainer.fit(module, datamodule=datamodule)
+        state = torch.load(checkpoint.best_model_path, weights_only=True, map_location="cpu")["state_dict"]
+    module.load_state_dict(state)
+    network = module.network.eval()
+    calibration, val_mase = _validation_errors(
+        network, scaler, datamodule, mase_scale(values[:train_end], config.season_length)
+    )
+    metadata = _series_metadata(series, config)
+    metadata["val_mase"] = val_mase
+    return ForecasterArtifact(network_config, scaler, network, calibration, metadata)
+
+
+def _validation_errors(
+    network, scaler: WindowScaler, datamodule: WindowDataModule, scale: float
+) -> tuple[torch.Tensor, float]:
+    """Absolute normalised errors per step (the calibration set) and the validation MASE."""
+    context, target = datamodule.val.tensors
+    with torch.inference_mode():
+        z, level, window_scale = scaler.encode(context)
+        predicted = network(z).mean(dim=0)
+        residuals = (scaler.normalise(target, level, window_scale) - predicted).abs()
+        forecast = scaler.decode(predicted, level, window_scale)
+    return residuals, float((forecast - target).abs().mean()) / scale
+
+
+def _series_metadata(series: SeriesData, config: TrainConfig) -> dict:
+    from models.artifact import MAX_HORIZON_MULTIPLE
+
+    future: list[str] = []
+    if series.freq:
+        steps = pd.date_range(
+            series.timestamps[-1], periods=config.horizon * MAX_HORIZON_MULTIPLE + 1, freq=series.freq
+        )
+        future = [stamp.isoformat() for stamp in steps[1:]]
+    return {
+        "name": series.name,
+        "freq": series.freq,
+        "season_length": series.season_length,
+        "last_timestamp": series.timestamps[-1].isoformat(),
+        "tail": [float(v) for v in series.values[-config.context_length :]],
+        "future_timestamps": future,
+        "train_config": config.to_dict(),
+    }
+
+
+def train(
+    config: TrainConfig, tracking_uri: str | None = None, progress: bool = True, register: bool = True
+) -> TrainResult:
+    started = time.perf_counter()
+    series = load_series(config)
+    config = config.resolve(series)
+    configure_tracking(tracking_uri)
+    with mlflow.start_run(run_name=f"{config.name}-{config.cell}") as run:
+        logger = MLFlowLogger(run_id=run.info.run_id, tracking_uri=mlflow.get_tracking_uri())
+        mlflow.log_params({key: str(value) for key, value in config.to_dict().items()})
+        mlflow.set_tags({"series": config.name, "cell": config.cell, "head": config.head})
+        artifact = fit_artifact(config, series, logger, progress)
+        backtests = {
+            config.horizon: run_backtest(
+                artifact,
+                series.values,
+                config.test_size,
+                config.horizon,
+                config.multi_step_stride,
+                config.season_length,
+            )
+        }
+        if config.horizon != 1:
+            backtests[1] = run_backtest(artifact, series.values, config.test_size, 1, 1, config.season_length)
+        artifact.metadata["test_metrics"] = {
+            f"h{horizon}": {
+                "metrics": result.metrics,
+                "coverage": {str(k): v for k, v in result.coverage.items()},
+            }
+            for horizon, result in backtests.items()
+        }
+        mlflow.log_metric("val_mase", artifact.metadata["val_mase"])
+        mlflow.log_metrics(_flat_metrics(backtests))
+        seconds = time.perf_counter() - started
+        mlflow.log_metric("train_seconds", seconds)
+        with tempfile.TemporaryDirectory() as scratch:
+            plot = plot_backtest(
+                series.values,
+                series.timestamps,
+                backtests[config.horizon],
+                f"{config.name} ({config.cell})",
+                Path(scratch) / "backtest.png",
+            )
+            mlflow.log_artifact(str(plot), artifact_path="plots")
+            version = champion = None
+            if register:
+                artifact_dir = artifact.save(Path(scratch) / "forecaster")
+                version = log_and_register(artifact, artifact_dir, config.name, artifact.metadata["val_mase"])
+                champion = promote_best(config.name)
+    return TrainResult(
+        name=config.name,
+        cell=config.cell,
+        run_id=run.info.run_id,
+        version=version,
+        champion=champion,
+        val_mase=artifact.metadata["val_mase"],
+        backtests=backtests,
+        artifact=artifact,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _flat_metrics(backtests: dict[int, Backtest]) -> dict[str, float]:
+    flat: dict[str, float] = {}
+    for horizon, result in backtests.items():
+        for method, metrics in result.metrics.items():
+            prefix = "test" if method == "model" else f"{method}_test"
+            for metric, value in metrics.items():
+                flat[f"{prefix}_{metric}_h{horizon}"] = value
+        for level, coverage in result.coverage.items():
+            flat[f"test_coverage_{level}_h{horizon}"] = coverage
+    return {key: value for key, value in flat.items() if np.isfinite(value)}
