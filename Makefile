@@ -1,0 +1,62 @@
+# Everything runs from the project's own virtualenv; `make install` creates it.
+# torch is pinned to 2.13.0 (CPU). Where pip would otherwise fetch the CUDA build, set
+#   TORCH_INDEX=https://download.pytorch.org/whl/cpu
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_INDEX ?=
+PORT ?= 8000
+
+# make train [SERIES=price] [CELL=gru] | make train DATA=path.csv NAME=name [FREQ=D] [SEASON=7] [HORIZON=7] [CELL=lstm]
+TRAIN_ARGS := $(if $(DATA),--csv $(DATA) --name $(NAME)) $(if $(SERIES),--series $(SERIES)) \
+	$(if $(CELL),--cell $(CELL)) $(if $(FREQ),--freq $(FREQ)) $(if $(SEASON),--season $(SEASON)) \
+	$(if $(HORIZON),--horizon $(HORIZON)) $(if $(EPOCHS),--max-epochs $(EPOCHS)) $(ARGS)
+
+.PHONY: install run train serve test lint format benchmark bench-serve reliability clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+## the main job: install, train the built-in models if none is registered, then serve
+run: install
+	$(PY) -m training --if-missing --no-progress
+	PORT=$(PORT) $(PY) -m service
+
+train: install
+	$(PY) -m training $(TRAIN_ARGS)
+
+serve: install
+	PORT=$(PORT) $(PY) -m service
+
+## the test suite (what .ci/run calls); pytest's exit 5 (no tests collected) fails too
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+benchmark: install
+	$(PY) -m benchmarks.accuracy
+
+bench-serve: install
+	$(PY) -m benchmarks.serving
+
+reliability: install
+	$(PY) -m benchmarks.reliability
+
+clean:
+	rm -rf .pytest_cache .ruff_cache .hypothesis lightning_logs
+
+-include deploy/docker.mk
