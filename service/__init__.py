@@ -1,0 +1,1 @@
+"""FastAPI forecasting service: loads registered forecasters and answers `POST /forecast`."""

@@ -1,0 +1,118 @@
+"""From a validated request to the answer: model-specific checks, one tensor batch, one
+forward pass, plain lists out. No pandas, no Lightning."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import torch
+
+from service.calendar import future_timestamps
+from service.schemas import ForecastRequest
+from service.store import LoadedModel
+
+
+class RequestProblem(ValueError):
+    """A request that is valid JSON for the schema but not for this model (-> 422)."""
+
+    def __init__(self, loc: list[str | int], msg: str, kind: str = "value_error") -> None:
+        super().__init__(msg)
+        self.loc = loc
+        self.msg = msg
+        self.kind = kind
+
+
+def level_key(level: float) -> str:
+    return str(int(level)) if float(level).is_integer() else repr(float(level))
+
+
+def batch_size(request: ForecastRequest) -> int:
+    return len(request.series) if request.series is not None else 1
+
+
+def _histories(model: LoadedModel, request: ForecastRequest) -> list[tuple[list[str | int], list[float]]]:
+    if request.series is not None:
+        return [(["body", "series", i, "history"], item.history) for i, item in enumerate(request.series)]
+    if request.history is not None:
+        return [(["body", "history"], request.history)]
+    return [(["body", "history"], model.artifact.metadata["tail"])]
+
+
+def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
+    artifact = model.artifact
+    if request.horizon > artifact.max_horizon:
+        raise RequestProblem(
+            ["body", "horizon"],
+            f"horizon {request.horizon} is over this model's cap of {artifact.max_horizon} "
+            f"({artifact.config.horizon} trained steps, extended recursively up to 10x)",
+            "less_than_equal",
+        )
+    context = artifact.min_history
+    rows = []
+    for loc, history in _histories(model, request):
+        if len(history) < context:
+            raise RequestProblem(
+                loc, f"history has {len(history)} values; this model needs at least {context}", "too_short"
+            )
+        window = history[-context:]
+        if artifact.requires_positive and min(window) <= 0:
+            raise RequestProblem(
+                loc,
+                f"this model forecasts on a log scale: the last {context} values must all be > 0",
+                "greater_than",
+            )
+        rows.append(window)
+    prediction = artifact.predict(torch.tensor(rows, dtype=torch.float32), request.horizon, request.level)
+    point = prediction.point.tolist()
+    intervals = {
+        level_key(level): (lower.tolist(), upper.tolist())
+        for level, (lower, upper) in prediction.intervals.items()
+    }
+    if not all(math.isfinite(v) for row in point for v in row) or not all(
+        math.isfinite(v) for lower, upper in intervals.values() for row in (*lower, *upper) for v in row
+    ):
+        raise RequestProblem(
+            ["body", "history"],
+            "these values are too large for the model: the forecast is not a finite number",
+            "value_error",
+        )
+    answer = {"model": model_ref(model), "horizon": request.horizon}
+    freq = artifact.metadata.get("freq")
+    if request.series is not None:
+        answer["forecasts"] = [
+            {
+                "id": item.id if item.id is not None else str(index),
+                "forecast": point[index],
+                "timestamps": _timestamps(item.start, freq, request.horizon),
+                "intervals": _interval_rows(intervals, index),
+            }
+            for index, item in enumerate(request.series)
+        ]
+        return answer
+    if request.history is None and request.start is None:
+        stored = artifact.metadata.get("future_timestamps") or []
+        timestamps = stored[: request.horizon] if len(stored) >= request.horizon else None
+    else:
+        timestamps = _timestamps(request.start, freq, request.horizon)
+    answer.update(forecast=point[0], timestamps=timestamps, intervals=_interval_rows(intervals, 0))
+    return answer
+
+
+def model_ref(model: LoadedModel) -> dict:
+    return {
+        "name": model.ref.name,
+        "version": model.ref.version,
+        "cell": model.artifact.config.cell,
+        "run_id": model.ref.run_id,
+    }
+
+
+def _timestamps(start: datetime | None, freq: str | None, horizon: int) -> list[str] | None:
+    return future_timestamps(start, freq, horizon) if start is not None else None
+
+
+def _interval_rows(intervals: dict[str, tuple[list, list]], index: int) -> dict | None:
+    if not intervals:
+        return None
+    return {key: {"lower": lower[index], "upper": upper[index]} for key, (lower, upper) in intervals.items()}

@@ -1,0 +1,136 @@
+"""HTTP routes. Every status a route can answer is declared in its OpenAPI responses."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+
+from service.forecasting import RequestProblem, batch_size, run_forecast
+from service.registry import ModelNotFound, RegistryError
+from service.schemas import (
+    BatchForecastResponse,
+    ErrorMessage,
+    ForecastRequest,
+    ForecastResponse,
+    Health,
+    ModelInfo,
+    ModelList,
+    Readiness,
+    ReloadReport,
+    ValidationErrorBody,
+)
+from service.settings import Settings
+from service.store import LoadedModel, ModelStore
+
+router = APIRouter()
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="required when FORECAST_API_KEY is set"
+)
+
+BAD_INPUT = {
+    400: {"model": ErrorMessage, "description": "malformed request"},
+    413: {"model": ErrorMessage, "description": "body over the size limit"},
+    422: {"model": ValidationErrorBody, "description": "a field breaks a rule; `loc` names it"},
+}
+UNAUTHORISED = {401: {"model": ErrorMessage, "description": "missing or wrong API key"}}
+NOT_FOUND = {404: {"model": ErrorMessage, "description": "unknown model or version"}}
+
+
+def get_store(request: Request) -> ModelStore:
+    return request.app.state.store
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def require_api_key(request: Request, supplied: str | None = Security(api_key_header)) -> None:
+    expected = request.app.state.settings.api_key
+    if expected is None:
+        return
+    if supplied is None or not secrets.compare_digest(
+        supplied.encode(), expected.get_secret_value().encode()
+    ):
+        from starlette.exceptions import HTTPException
+
+        raise HTTPException(
+            401, "missing or wrong API key (header X-API-Key)", headers={"WWW-Authenticate": "ApiKey"}
+        )
+
+
+@router.post(
+    "/forecast",
+    response_model=ForecastResponse | BatchForecastResponse,
+    responses={**BAD_INPUT, **UNAUTHORISED, **NOT_FOUND},
+    dependencies=[Depends(require_api_key)],
+    summary="Next-step or multi-step forecast for one history or a batch",
+)
+async def forecast(
+    body: ForecastRequest, store: ModelStore = Depends(get_store), settings: Settings = Depends(get_settings)
+) -> JSONResponse:
+    if batch_size(body) > settings.max_batch:
+        raise RequestProblem(
+            ["body", "series"],
+            f"batch of {batch_size(body)} series is over the limit of {settings.max_batch}",
+            "too_long",
+        )
+    model: LoadedModel
+    if body.version is None:
+        model = store.get(body.model)
+    else:
+        model = await run_in_threadpool(_versioned, store, body.model, str(body.version))
+    if batch_size(body) >= settings.threadpool_batch:
+        answer = await run_in_threadpool(run_forecast, model, body)
+    else:
+        answer = run_forecast(model, body)
+    return JSONResponse(answer)
+
+
+def _versioned(store: ModelStore, name: str, version: str) -> LoadedModel:
+    try:
+        return store.get_version(name, version)
+    except RegistryError as error:
+        raise ModelNotFound(f"version {version!r} of {name!r} cannot be loaded: {error}") from error
+
+
+@router.get("/health", response_model=Health, summary="Process is alive")
+async def health() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "models still loading"}},
+    summary="200 once every configured model is loaded",
+)
+async def ready(store: ModelStore = Depends(get_store)) -> JSONResponse:
+    readiness = Readiness(
+        ready=store.ready, models=store.status(), error=None if store.ready else store.error
+    )
+    return JSONResponse(readiness.model_dump(), status_code=200 if store.ready else 503)
+
+
+@router.get("/models", response_model=ModelList, summary="Served models")
+async def list_models(store: ModelStore = Depends(get_store)) -> ModelList:
+    return ModelList(models=[model.info() for model in store.served.values()])
+
+
+@router.get("/models/{name}", response_model=ModelInfo, responses=NOT_FOUND, summary="One served model")
+async def model_info(name: str, store: ModelStore = Depends(get_store)) -> ModelInfo:
+    return store.get(name).info()
+
+
+@router.post(
+    "/models/reload",
+    response_model=ReloadReport,
+    responses=UNAUTHORISED,
+    dependencies=[Depends(require_api_key)],
+    summary="Re-resolve aliases and swap changed models atomically; failures keep the old model",
+)
+async def reload_models(store: ModelStore = Depends(get_store)) -> ReloadReport:
+    return await run_in_threadpool(store.reload)
