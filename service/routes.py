@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException
 
 from service.forecasting import RequestProblem, batch_size, run_forecast
 from service.registry import ModelNotFound, RegistryError
@@ -48,15 +50,17 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def require_api_key(request: Request, supplied: str | None = Security(api_key_header)) -> None:
+StoreDep = Annotated[ModelStore, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def require_api_key(request: Request, supplied: Annotated[str | None, Security(api_key_header)]) -> None:
     expected = request.app.state.settings.api_key
     if expected is None:
         return
     if supplied is None or not secrets.compare_digest(
         supplied.encode(), expected.get_secret_value().encode()
     ):
-        from starlette.exceptions import HTTPException
-
         raise HTTPException(
             401, "missing or wrong API key (header X-API-Key)", headers={"WWW-Authenticate": "ApiKey"}
         )
@@ -69,9 +73,7 @@ def require_api_key(request: Request, supplied: str | None = Security(api_key_he
     dependencies=[Depends(require_api_key)],
     summary="Next-step or multi-step forecast for one history or a batch",
 )
-async def forecast(
-    body: ForecastRequest, store: ModelStore = Depends(get_store), settings: Settings = Depends(get_settings)
-) -> JSONResponse:
+async def forecast(body: ForecastRequest, store: StoreDep, settings: SettingsDep) -> JSONResponse:
     if batch_size(body) > settings.max_batch:
         raise RequestProblem(
             ["body", "series"],
@@ -108,7 +110,7 @@ async def health() -> Health:
     responses={503: {"model": Readiness, "description": "models still loading"}},
     summary="200 once every configured model is loaded",
 )
-async def ready(store: ModelStore = Depends(get_store)) -> JSONResponse:
+async def ready(store: StoreDep) -> JSONResponse:
     readiness = Readiness(
         ready=store.ready, models=store.status(), error=None if store.ready else store.error
     )
@@ -116,12 +118,12 @@ async def ready(store: ModelStore = Depends(get_store)) -> JSONResponse:
 
 
 @router.get("/models", response_model=ModelList, summary="Served models")
-async def list_models(store: ModelStore = Depends(get_store)) -> ModelList:
+async def list_models(store: StoreDep) -> ModelList:
     return ModelList(models=[model.info() for model in store.served.values()])
 
 
 @router.get("/models/{name}", response_model=ModelInfo, responses=NOT_FOUND, summary="One served model")
-async def model_info(name: str, store: ModelStore = Depends(get_store)) -> ModelInfo:
+async def model_info(name: str, store: StoreDep) -> ModelInfo:
     return store.get(name).info()
 
 
@@ -132,5 +134,5 @@ async def model_info(name: str, store: ModelStore = Depends(get_store)) -> Model
     dependencies=[Depends(require_api_key)],
     summary="Re-resolve aliases and swap changed models atomically; failures keep the old model",
 )
-async def reload_models(store: ModelStore = Depends(get_store)) -> ReloadReport:
+async def reload_models(store: StoreDep) -> ReloadReport:
     return await run_in_threadpool(store.reload)
