@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import torch
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_fastapi_instrumentator import Instrumentator
@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.forecasting import RequestProblem
 from service.middleware import RequestContextMiddleware, configure_logging
 from service.registry import ModelNotFound, open_registry
-from service.routes import router
+from service.routes import UNAUTHORISED, protected, public, require_api_key
 from service.settings import Settings, get_settings
 from service.store import ModelStore
 
@@ -86,7 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestProblem, _request_problem)
     app.add_exception_handler(ModelNotFound, _not_found)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.include_router(router)
-    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=True)
+    if settings.api_key is None:
+        app.include_router(protected)
+    else:
+        app.include_router(protected, dependencies=[Depends(require_api_key)], responses=UNAUTHORISED)
+    app.include_router(public)
+    # Prometheus text format, not part of the JSON API: kept out of the OpenAPI schema
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=False)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -28,7 +28,10 @@ from service.schemas import (
 from service.settings import Settings
 from service.store import LoadedModel, ModelStore
 
-router = APIRouter()
+# `protected` routes take the API key dependency when one is configured (see service.app):
+# the OpenAPI schema then declares the key exactly when the server asks for it.
+protected = APIRouter()
+public = APIRouter()
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="required when FORECAST_API_KEY is set"
 )
@@ -66,11 +69,10 @@ def require_api_key(request: Request, supplied: Annotated[str | None, Security(a
         )
 
 
-@router.post(
+@protected.post(
     "/forecast",
     response_model=ForecastResponse | BatchForecastResponse,
-    responses={**BAD_INPUT, **UNAUTHORISED, **NOT_FOUND},
-    dependencies=[Depends(require_api_key)],
+    responses={**BAD_INPUT, **NOT_FOUND},
     summary="Next-step or multi-step forecast for one history or a batch",
 )
 async def forecast(body: ForecastRequest, store: StoreDep, settings: SettingsDep) -> JSONResponse:
@@ -99,12 +101,12 @@ def _versioned(store: ModelStore, name: str, version: str) -> LoadedModel:
         raise ModelNotFound(f"version {version!r} of {name!r} cannot be loaded: {error}") from error
 
 
-@router.get("/health", response_model=Health, summary="Process is alive")
+@public.get("/health", response_model=Health, summary="Process is alive")
 async def health() -> Health:
     return Health(status="ok")
 
 
-@router.get(
+@public.get(
     "/ready",
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "models still loading"}},
@@ -117,21 +119,19 @@ async def ready(store: StoreDep) -> JSONResponse:
     return JSONResponse(readiness.model_dump(), status_code=200 if store.ready else 503)
 
 
-@router.get("/models", response_model=ModelList, summary="Served models")
+@public.get("/models", response_model=ModelList, summary="Served models")
 async def list_models(store: StoreDep) -> ModelList:
     return ModelList(models=[model.info() for model in store.served.values()])
 
 
-@router.get("/models/{name}", response_model=ModelInfo, responses=NOT_FOUND, summary="One served model")
+@public.get("/models/{name}", response_model=ModelInfo, responses=NOT_FOUND, summary="One served model")
 async def model_info(name: str, store: StoreDep) -> ModelInfo:
     return store.get(name).info()
 
 
-@router.post(
+@protected.post(
     "/models/reload",
     response_model=ReloadReport,
-    responses=UNAUTHORISED,
-    dependencies=[Depends(require_api_key)],
     summary="Re-resolve aliases and swap changed models atomically; failures keep the old model",
 )
 async def reload_models(store: StoreDep) -> ReloadReport:

@@ -1,0 +1,270 @@
+"""`make bench-serve`: latency, throughput, batch and cold-start figures of the service
+against references measured in the same run (a bare FastAPI endpoint with the same body,
+and the bare forward pass in-process). Writes benchmarks/results/serving.{md,json}.
+
+Server pinned to CPU 0, load generator (wrk) on CPU 1, loopback only, every load bounded
+in time. Without wrk on PATH the figures that need it are reported as missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import torch
+
+from models.artifact import ForecasterArtifact
+
+RESULTS = Path(__file__).resolve().parent / "results"
+HISTORY = 48
+HORIZON = 12
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[{body}]]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def sh(*command: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
+
+
+def train_model(store: Path) -> str:
+    """A default-config LSTM on passengers (context 48, horizon 12) in a scratch store."""
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    sh(
+        sys.executable,
+        "-m",
+        "training",
+        "--series",
+        "passengers",
+        "--cell",
+        "lstm",
+        "--context-length",
+        str(HISTORY),
+        "--max-epochs",
+        "3",
+        "--no-progress",
+        "--tracking-uri",
+        uri,
+        cwd=store,
+    )
+    return uri
+
+
+def start(
+    command: list[str], env: dict, cwd: Path, ready_path: str = "/ready"
+) -> tuple[subprocess.Popen, str, float]:
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        ["taskset", "-c", "0", *command],
+        cwd=cwd,
+        env={**os.environ, **env, "PORT": str(port), "HOST": "127.0.0.1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            with urllib.request.urlopen(base + ready_path, timeout=1) as response:
+                if response.status == 200:
+                    return process, base, time.perf_counter() - started
+        except OSError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"{command} exited with {process.returncode}")
+        time.sleep(0.01)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def rss_mb(process: subprocess.Popen) -> float:
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+
+
+def wrk(base: str, body: dict, connections: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT.format(body=json.dumps(body)))
+    output = sh(
+        "taskset",
+        "-c",
+        "1",
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{DURATION}",
+        "--latency",
+        "-s",
+        script.name,
+        f"{base}/forecast",
+    ).stdout
+    os.unlink(script.name)
+
+    def millis(label: str) -> float:
+        value, unit = re.search(rf"\s{label}\s+([\d.]+)(us|ms|s)", output).groups()
+        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+    failures = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": millis("50%"),
+        "p99_ms": millis("99%"),
+        "non_2xx": int(failures.group(1)) if failures else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def post_seconds(base: str, body: dict, repeats: int = 10) -> float:
+    payload = json.dumps(body).encode()
+    times = []
+    for _ in range(repeats):
+        request = urllib.request.Request(f"{base}/forecast", payload, {"Content-Type": "application/json"})
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+            assert response.status == 200
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def forward_ms(artifact: ForecasterArtifact, batch: int, repeats: int = 200) -> float:
+    torch.set_num_threads(1)
+    history = torch.rand(batch, HISTORY) * 100 + 100
+    artifact.predict(history, HORIZON)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        artifact.predict(history, HORIZON)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install wrk (the load generator this benchmark uses)")
+    RESULTS.mkdir(exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    uri = train_model(scratch)
+    env = {"MLFLOW_TRACKING_URI": uri, "FORECAST_LOG_LEVEL": "warning"}
+    single = {
+        "model": "passengers",
+        "horizon": HORIZON,
+        "history": [float(100 + i % 12) for i in range(HISTORY)],
+    }
+    batch = {
+        "model": "passengers",
+        "horizon": HORIZON,
+        "series": [{"id": str(i), "history": single["history"]} for i in range(1000)],
+    }
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "duration": DURATION,
+        }
+    }
+
+    cold = []
+    for _ in range(5):
+        process, base, seconds = start([sys.executable, "-m", "service"], env, scratch)
+        cold.append(seconds)
+        stop(process)
+    results["cold_start_s"] = {"median": statistics.median(cold), "max": max(cold)}
+
+    process, base, _ = start([sys.executable, "-m", "service"], env, scratch)
+    for level in (1, 8, 32):
+        results[f"service_c{level}"] = wrk(base, single, level)
+    results["batch_1000_ms"] = post_seconds(base, batch) * 1000
+    results["service_rss_mb"] = rss_mb(process)
+    stop(process)
+
+    bare, bare_base, _ = start([sys.executable, "-m", "benchmarks.bare_app"], {}, Path.cwd())
+    for level in (1, 8, 32):
+        results[f"bare_c{level}"] = wrk(bare_base, single, level)
+    stop(bare)
+
+    from service.registry import open_registry
+
+    registry = open_registry(uri)
+    ref = registry.resolve("passengers", "champion")
+    artifact = ForecasterArtifact.load(registry.fetch(ref, scratch / "download"))
+    results["model"] = artifact.config.to_dict()
+    results["forward_ms"] = {str(b): forward_ms(artifact, b, 50 if b == 1000 else 200) for b in (1, 32, 1000)}
+    shutil.rmtree(scratch, ignore_errors=True)
+    (RESULTS / "serving.json").write_text(json.dumps(results, indent=2))
+    (RESULTS / "serving.md").write_text(report(results))
+    print(report(results))
+
+
+def report(r: dict) -> str:
+    s1, b1 = r["service_c1"], r["bare_c1"]
+    lines = [
+        "# Serving benchmark (`make bench-serve`)",
+        "",
+        f"Machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}, torch {r['machine']['torch']}; "
+        f"server pinned to CPU 0 (1 torch thread), wrk on CPU 1, {r['machine']['duration']} per load level, loopback.",
+        f"Model: {r['model']['cell']} x{r['model']['ensemble_size']} ensemble, {r['model']['num_layers']} layers, "
+        f"hidden {r['model']['hidden_size']}, context {r['model']['context_length']}, horizon {r['model']['horizon']}. "
+        f"Request: {HISTORY} history values, horizon {HORIZON}.",
+        "",
+        "| figure | service | reference | ratio | goal | met |",
+        "|---|---|---|---|---|---|",
+        f"| c=1 p50 latency | {s1['p50_ms']:.2f} ms | bare FastAPI {b1['p50_ms']:.2f} ms | "
+        f"{s1['p50_ms'] / b1['p50_ms']:.2f}x | <= 1.5x | {'yes' if s1['p50_ms'] <= 1.5 * b1['p50_ms'] else 'no'} |",
+        f"| c=1 p99 latency | {s1['p99_ms']:.2f} ms | bare FastAPI {b1['p99_ms']:.2f} ms | "
+        f"{s1['p99_ms'] / b1['p99_ms']:.2f}x | | |",
+    ]
+    for level in (8, 32):
+        s, b = r[f"service_c{level}"], r[f"bare_c{level}"]
+        ratio = s["rps"] / b["rps"]
+        lines.append(
+            f"| throughput c={level} | {s['rps']:.0f} req/s | bare FastAPI {b['rps']:.0f} req/s | "
+            f"{ratio:.2f}x | >= 0.8x | {'yes' if ratio >= 0.8 else 'no'} |"
+        )
+    lines += [
+        f"| one request, 1,000 series | {r['batch_1000_ms']:.1f} ms | forward alone {r['forward_ms']['1000']:.1f} ms | "
+        f"| < 50 ms | {'yes' if r['batch_1000_ms'] < 50 else 'no'} |",
+        f"| cold start to /ready | {r['cold_start_s']['median']:.2f} s (max {r['cold_start_s']['max']:.2f}) | | | < 3 s | "
+        f"{'yes' if r['cold_start_s']['max'] < 3 else 'no'} |",
+        f"| server RSS after the run | {r['service_rss_mb']:.0f} MB | | | | |",
+        "",
+        f"Forward pass in-process (artifact.predict, 1 thread): batch 1 {r['forward_ms']['1']:.3f} ms, "
+        f"batch 32 {r['forward_ms']['32']:.3f} ms, batch 1000 {r['forward_ms']['1000']:.1f} ms.",
+        "",
+        "Failed requests: "
+        + ", ".join(
+            f"c={level}: {r[f'service_c{level}']['non_2xx']} non-2xx {r[f'service_c{level}']['socket_errors']}".strip()
+            for level in (1, 8, 32)
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
