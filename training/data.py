@@ -107,7 +107,17 @@ def load_csv(
 
 
 def _parse_timestamps(column: pd.Series, path: Path, name: str) -> pd.DatetimeIndex:
-    parsed = pd.to_datetime(column, errors="coerce")
+    if pd.api.types.is_numeric_dtype(column):
+        # pandas would read numbers as nanoseconds since 1970; whole numbers here are years
+        whole = column.dropna()
+        if not (whole == whole.round()).all() or not whole.between(1, 9999).all():
+            raise DataError(
+                f"{path}: column {name!r} is numeric; give dates (e.g. 2024-01-31) or whole years (e.g. 1987)"
+            )
+        column = column.astype("Int64").astype(str).str.zfill(4)
+        parsed = pd.to_datetime(column, format="%Y", errors="coerce")
+    else:
+        parsed = pd.to_datetime(column, errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         raise DataError(
