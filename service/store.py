@@ -81,7 +81,7 @@ class ModelStore:
         folder = self.registry.fetch(ref, self._download_root / ref.name / ref.version)
         try:
             artifact = ForecasterArtifact.load(folder)
-        except (OSError, ValueError, KeyError, RuntimeError) as error:
+        except Exception as error:  # a corrupt file raises UnpicklingError, EOFError, TypeError, ...
             raise RegistryError(
                 f"artifact of {ref.name} v{ref.version} at {folder} is unusable: {error}"
             ) from error
