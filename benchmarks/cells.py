@@ -204,6 +204,12 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def write(path: Path, lines: list[str], append: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a" if append else "w") as output:
+        output.write("\n".join(lines) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[torch.get_num_threads()])
@@ -273,6 +279,7 @@ def main() -> None:
             )
         lines.append("")
         print("\n".join(lines[-len(runners) - 3 :]), flush=True)
+        write(args.output, lines, append=False)  # a slow later section must not lose this one
     if args.compile or args.compile_only:
         torch.set_num_threads(args.threads[0])
         figures = time_compile(32, 10)
@@ -288,9 +295,7 @@ def main() -> None:
         ]
     load_after = os.getloadavg()
     lines.append(f"Load average at the end: {load_after[0]:.2f}.")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with args.output.open("a" if args.compile_only else "w") as output:
-        output.write("\n".join(lines) + "\n")
+    write(args.output, lines, append=args.compile_only)
     print(f"wrote {args.output}")
 
 
