@@ -29,14 +29,12 @@ import platform
 import statistics
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
-import models.cells
 from models.cells import GatedLSTM
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -226,11 +224,6 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS / "cells.md")
     args = parser.parse_args()
 
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.script(models.cells.run_direction)  # what importing models.cells does once
-    script_seconds = time.perf_counter() - start
     modes = ["step loop", "precomputed", "precomputed + jit"]
     load_before = os.getloadavg()
     command = " ".join(["python -m benchmarks.cells", *sys.argv[1:]])
@@ -244,7 +237,6 @@ def main() -> None:
         f"- machine: {cpu_model()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}",
         f"- python {platform.python_version()}, torch {torch.__version__}",
         f"- load average at start: {load_before[0]:.2f} (the machine is shared; figures are medians)",
-        f"- `torch.jit.script(run_direction)` itself: {script_seconds * 1e3:.0f} ms",
         "",
     ]
     if args.compile_only:
