@@ -34,15 +34,28 @@ class ForecasterConfig:
     linear_skip: bool = True
     # Members trained side by side from different initialisations; forecasts are averaged.
     ensemble_size: int = 1
+    # The encoder reads the context in non-overlapping patches of this many steps (one
+    # recurrent step per patch, SegRNN-style): a long context costs T / patch_length steps.
+    # The oldest T mod patch_length values reach the outputs through the linear skip only.
+    patch_length: int = 1
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
-        for name in ("context_length", "horizon", "hidden_size", "num_layers", "ensemble_size"):
+        for name in (
+            "context_length",
+            "horizon",
+            "hidden_size",
+            "num_layers",
+            "ensemble_size",
+            "patch_length",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.patch_length > self.context_length:
+            raise ValueError(f"patch_length {self.patch_length} exceeds context_length {self.context_length}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -94,7 +107,12 @@ class RecurrentNetwork(nn.Module):
         directions = 2 if config.bidirectional else 1
         width = config.hidden_size * directions
         self.encoder = recurrent_stack(
-            config.cell, 1, config.hidden_size, config.num_layers, config.dropout, config.bidirectional
+            config.cell,
+            config.patch_length,
+            config.hidden_size,
+            config.num_layers,
+            config.dropout,
+            config.bidirectional,
         )
         self.dropout = nn.Dropout(config.dropout)
         if config.head == "direct":
@@ -103,10 +121,18 @@ class RecurrentNetwork(nn.Module):
             self.decoder = recurrent_stack(config.cell, 1, width, config.num_layers, config.dropout, False)
             self.head = nn.Linear(width, 1)
         self.skip = nn.Linear(config.context_length, config.horizon) if config.linear_skip else None
+        if self.skip is not None:
+            # the recurrent part starts as a zero correction on top of the linear skip, which
+            # training initialises with a closed-form ridge fit (see `Forecaster.set_linear_skip`)
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, T] (T = context_length) -> [B, H]."""
-        encoded, state = self.encoder(z.unsqueeze(-1))
+        patch = self.config.patch_length
+        steps = z.shape[1] // patch
+        patches = z[:, z.shape[1] - steps * patch :].reshape(z.shape[0], steps, patch)
+        encoded, state = self.encoder(patches)
         if self.config.head == "direct":
             out = self.head(self.dropout(self._last_step(encoded)))
         else:
@@ -147,6 +173,15 @@ class Forecaster(nn.Module):
         super().__init__()
         self.config = config
         self.members = nn.ModuleList(RecurrentNetwork(config) for _ in range(config.ensemble_size))
+
+    @torch.no_grad()
+    def set_linear_skip(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Start every member's linear skip at the given map: weight [H, T], bias [H]."""
+        for member in self.members:
+            if member.skip is None:
+                raise ValueError("the network has no linear skip (linear_skip=False)")
+            member.skip.weight.copy_(weight)
+            member.skip.bias.copy_(bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, T] -> member forecasts [K, B, H]; their mean is the point forecast."""

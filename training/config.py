@@ -17,6 +17,8 @@ CONFIG_DIR = PROJECT_ROOT / "configs"
 BUILTIN_SERIES = ("passengers", "price", "weather")
 DEFAULT_CELLS = ("lstm", "gru")
 MIN_TRAIN_WINDOWS = 16
+LONG_SERIES_SEASONS = 50
+MAX_RECURRENT_STEPS = 24
 
 
 @dataclass
@@ -42,11 +44,14 @@ class TrainConfig:
     dropout: float = 0.1
     bidirectional: bool = False
     linear_skip: bool = True
+    patch_length: int | None = None
     ensemble_size: int = 3
     transform: str = "auto"
     # start the linear skip at a ridge fit whose penalty is picked on validation
     skip_init: str = "ridge"
-    train_skip: bool = True
+    # keep the ridge skip fixed: Adam steps would pull it off its closed-form optimum, and
+    # the recurrent part then learns only the correction
+    train_skip: bool = False
     # optimisation
     max_epochs: int = 60
     patience: int = 8
@@ -118,7 +123,9 @@ class TrainConfig:
                 )
         test = self.test_size or max(horizon, min(n // 5, 4 * max(horizon, m)))
         val = self.val_size or test
-        context = self.context_length or max(2 * horizon, 2 * m, 8)
+        # two seasons of context; four when the series is long enough to afford them
+        seasons = 4 if m > 1 and n - test - val >= LONG_SERIES_SEASONS * m else 2
+        context = self.context_length or max(2 * horizon, seasons * m, 8)
 
         def windows() -> int:
             return n - test - val - context - horizon + 1
@@ -162,4 +169,5 @@ class TrainConfig:
             head=self.head,
             linear_skip=self.linear_skip,
             ensemble_size=self.ensemble_size,
+            patch_length=self.patch_length or 1,
         )

@@ -52,3 +52,44 @@ class ForecastModule(L.LightningModule):
         )
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(self.max_epochs, 1))
         return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+
+RIDGE_ALPHAS = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0, 100.0, 1000.0)
+
+Pair = tuple[torch.Tensor, torch.Tensor]
+
+
+def ridge_fit(z: torch.Tensor, target: torch.Tensor, alpha: float, penalise_bias: bool) -> Pair:
+    """Closed-form ridge z [N, T] -> target [N, H]; the penalty is alpha * N (scale-free in N).
+
+    Returns (weight [H, T], bias [H]). In the window-normalised space a zero map is the
+    "level" forecast (the naive forecast when m = 1), so a large alpha shrinks towards it;
+    an unpenalised bias keeps a drift.
+    """
+    x = torch.cat([z, torch.ones(len(z), 1, dtype=z.dtype)], dim=1).double()
+    penalty = torch.eye(x.shape[1], dtype=torch.float64)
+    if not penalise_bias:
+        penalty[-1, -1] = 0.0
+    gram = x.T @ x + alpha * len(x) * penalty + 1e-8 * torch.eye(x.shape[1], dtype=torch.float64)
+    solution = torch.linalg.solve(gram, x.T @ target.double())  # [T + 1, H]
+    return solution[:-1].T.float().contiguous(), solution[-1].float().contiguous()
+
+
+def select_ridge(folds: list[tuple[Pair, Pair]]) -> tuple[float, bool, float]:
+    """Pick the ridge penalty (and whether the bias is penalised) by rolling-origin CV.
+
+    `folds` holds ((z, target) fit pairs, (z, target) held-out pairs), each a
+    normalised-space window set; the score is the mean over folds of the held-out L1 loss.
+    Returns (alpha, penalise_bias, score).
+    """
+    best = (RIDGE_ALPHAS[0], True, float("inf"))
+    for penalise_bias in (True, False):
+        for alpha in RIDGE_ALPHAS:
+            losses = []
+            for fit, held_out in folds:
+                weight, bias = ridge_fit(*fit, alpha, penalise_bias)
+                losses.append(float((held_out[0] @ weight.T + bias - held_out[1]).abs().mean()))
+            loss = sum(losses) / len(losses)
+            if loss < best[2]:
+                best = (alpha, penalise_bias, loss)
+    return best

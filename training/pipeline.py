@@ -24,13 +24,14 @@ from lightning.pytorch.loggers import MLFlowLogger
 from models.artifact import ForecasterArtifact
 from models.scaling import WindowScaler
 from training.backtest import Backtest, mase_scale, plot_backtest, run_backtest
-from training.config import TrainConfig
+from training.config import MIN_TRAIN_WINDOWS, TrainConfig
 from training.data import SeriesData, load_csv
 from training.datamodule import WindowDataModule
-from training.module import ForecastModule
+from training.module import ForecastModule, ridge_fit, select_ridge
 from training.registry import configure_tracking, log_and_register, promote_best
 
 log = logging.getLogger(__name__)
+RIDGE_FOLDS = 3
 
 
 @dataclass
@@ -61,47 +62,113 @@ def load_series(config: TrainConfig) -> SeriesData:
 def fit_artifact(
     config: TrainConfig, series: SeriesData, logger: MLFlowLogger | None, progress: bool
 ) -> ForecasterArtifact:
-    """Train on everything before the test part; return the best-validation artifact."""
+    """Train on everything before the test part.
+
+    Phase 1 trains on the train part with early stopping on the validation part; its
+    validation errors give the calibration residuals and the validation score. With
+    `config.refit`, phase 2 retrains from the same seed on train + validation for the
+    number of epochs phase 1 found best, and that network is served.
+    """
     values = series.values
     fit_end = len(values) - config.test_size
     train_end = fit_end - config.val_size
-    L.seed_everything(config.seed, workers=True, verbose=False)
     scaler = WindowScaler.fit(values[:train_end], config.season_length, config.transform)
-    datamodule = WindowDataModule(
-        values[:fit_end],
-        config.context_length,
-        config.horizon,
-        config.val_size,
-        config.batch_size,
-        config.windows_per_epoch,
-    )
+    datamodule = _datamodule(config, values[:fit_end], config.val_size)
     network_config = config.network_config()
-    module = ForecastModule(
-        network_config, scaler, config.learning_rate, config.weight_decay, config.max_epochs
-    )
-    with tempfile.TemporaryDirectory() as checkpoints:
-        checkpoint = ModelCheckpoint(dirpath=checkpoints, monitor="val_loss", mode="min", save_top_k=1)
-        trainer = L.Trainer(
-            accelerator="cpu",
-            max_epochs=config.max_epochs,
-            callbacks=[EarlyStopping(monitor="val_loss", mode="min", patience=config.patience), checkpoint],
-            gradient_clip_val=config.gradient_clip,
-            deterministic=True,
-            logger=logger if logger is not None else False,
-            enable_progress_bar=progress,
-            enable_model_summary=False,
-            log_every_n_steps=1,
-        )
-        trainer.fit(module, datamodule=datamodule)
-        state = torch.load(checkpoint.best_model_path, weights_only=True, map_location="cpu")["state_dict"]
-    module.load_state_dict(state)
+    skip = None
+    if config.linear_skip and config.skip_init == "ridge":
+        alpha, penalise_bias, _ = select_ridge(_ridge_folds(config, scaler, values[:fit_end]))
+        skip = (alpha, penalise_bias)
+        initial = ridge_fit(*_normalised_pairs(scaler, datamodule.train), alpha, penalise_bias)
+    else:
+        initial = None
+    module, best_epoch = _fit(config, network_config, scaler, datamodule, initial, logger, progress, None)
     network = module.network.eval()
     calibration, val_mase = _validation_errors(
         network, scaler, datamodule, mase_scale(values[:train_end], config.season_length)
     )
+    if config.refit:
+        full = _datamodule(config, values[:fit_end], 0)
+        if skip is not None:
+            initial = ridge_fit(*_normalised_pairs(scaler, full.train), *skip)
+        epochs = max(best_epoch, config.min_epochs, 1)
+        module, _ = _fit(config, network_config, scaler, full, initial, None, progress, epochs)
+        network = module.network.eval()
     metadata = _series_metadata(series, config)
     metadata["val_mase"] = val_mase
+    metadata["epochs"] = best_epoch
+    if skip is not None:
+        metadata["ridge"] = {"alpha": skip[0], "penalise_bias": skip[1]}
     return ForecasterArtifact(network_config, scaler, network, calibration, metadata)
+
+
+def _datamodule(config: TrainConfig, values: np.ndarray, val_size: int) -> WindowDataModule:
+    return WindowDataModule(
+        values, config.context_length, config.horizon, val_size, config.batch_size, config.windows_per_epoch
+    )
+
+
+def _ridge_folds(config: TrainConfig, scaler: WindowScaler, values: np.ndarray) -> list:
+    """Rolling-origin folds for the ridge penalty: the train/validation split, then the same
+    split moved back by one validation length at a time while enough fit windows remain."""
+    folds = []
+    for k in range(RIDGE_FOLDS):
+        end = len(values) - k * config.val_size
+        windows = _datamodule(config, values[:end], config.val_size)
+        if folds and len(windows.train) < max(MIN_TRAIN_WINDOWS, config.context_length):
+            break
+        folds.append((_normalised_pairs(scaler, windows.train), _normalised_pairs(scaler, windows.val)))
+    return folds
+
+
+def _normalised_pairs(scaler: WindowScaler, windows) -> tuple[torch.Tensor, torch.Tensor]:
+    context, target = windows.tensors
+    z, level, scale = scaler.encode(context)
+    return z, scaler.normalise(target, level, scale)
+
+
+def _fit(
+    config: TrainConfig,
+    network_config,
+    scaler: WindowScaler,
+    datamodule: WindowDataModule,
+    initial_skip: tuple[torch.Tensor, torch.Tensor] | None,
+    logger: MLFlowLogger | None,
+    progress: bool,
+    epochs: int | None,
+) -> tuple[ForecastModule, int]:
+    """One Lightning fit. epochs=None: early stopping on validation, best checkpoint
+    restored; returns the module and the best epoch count. Otherwise exactly `epochs`."""
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    max_epochs = epochs or config.max_epochs
+    module = ForecastModule(network_config, scaler, config.learning_rate, config.weight_decay, max_epochs)
+    if initial_skip is not None:
+        module.network.set_linear_skip(*initial_skip)
+        if not config.train_skip:
+            for member in module.network.members:
+                member.skip.requires_grad_(False)
+    options = dict(
+        accelerator="cpu",
+        max_epochs=max_epochs,
+        gradient_clip_val=config.gradient_clip,
+        deterministic=True,
+        logger=logger if logger is not None else False,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+    )
+    if epochs is not None:
+        trainer = L.Trainer(**options, limit_val_batches=0, enable_checkpointing=False)
+        trainer.fit(module, datamodule=datamodule)
+        return module, epochs
+    with tempfile.TemporaryDirectory() as checkpoints:
+        checkpoint = ModelCheckpoint(dirpath=checkpoints, monitor="val_loss", mode="min", save_top_k=1)
+        stopping = EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)
+        trainer = L.Trainer(**options, callbacks=[stopping, checkpoint], min_epochs=config.min_epochs)
+        trainer.fit(module, datamodule=datamodule)
+        best = torch.load(checkpoint.best_model_path, weights_only=True, map_location="cpu")
+    module.load_state_dict(best["state_dict"])
+    return module, int(best["epoch"]) + 1
 
 
 def _validation_errors(
