@@ -146,11 +146,6 @@ def test_unwritable_artifact_store_fails_and_leaves_the_registry_untouched(unwri
     assert after == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="training/__main__.py main() catches only DataError/ValueError around train(): the "
-    "OSError from mlflow.log_artifact (NotADirectoryError / EROFS) escapes as a traceback",
-)
 def test_unwritable_artifact_store_gives_a_clear_message(unwritable_run):
     _, output, _, _ = unwritable_run
     assert "Traceback" not in output, output[-3000:]

@@ -12,6 +12,8 @@ import logging
 import sys
 import time
 
+from mlflow.exceptions import MlflowException
+
 from models.network import CELLS, HEADS
 from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig
 from training.data import FILL_METHODS, DataError
@@ -124,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
             results.append(train(config, tracking_uri=args.tracking_uri, progress=not args.no_progress))
         except (DataError, ValueError) as error:
             print(f"error: {config.name} ({config.cell}): {error}", file=sys.stderr)
+            return 2
+        except (OSError, MlflowException) as error:
+            print(
+                f"error: {config.name} ({config.cell}): cannot write to the MLflow store: {error}",
+                file=sys.stderr,
+            )
             return 2
     print_summary(results, time.perf_counter() - started)
     return 0
