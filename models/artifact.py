@@ -100,7 +100,11 @@ class ForecasterArtifact:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         horizon = forecast.shape[1]
         trained = self.config.horizon
-        quantiles = torch.quantile(self.calibration, level / 100.0, dim=0)  # [H]
+        # split-conformal finite-sample correction: the ceil((n + 1) q) / n empirical quantile
+        # of n calibration errors covers a new error with probability >= q
+        n = self.calibration.shape[0]
+        q = min(math.ceil((n + 1) * level / 100.0) / n, 1.0) if n else level / 100.0
+        quantiles = torch.quantile(self.calibration, q, dim=0)  # [H]
         if horizon > trained:
             growth = torch.sqrt(torch.arange(trained + 1, horizon + 1, dtype=torch.float32) / trained)
             quantiles = torch.cat([quantiles, quantiles[-1] * growth])

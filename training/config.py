@@ -64,6 +64,7 @@ class TrainConfig:
     gradient_clip: float = 1.0
     windows_per_epoch: int = 4096
     seed: int = 42
+    num_threads: int = 1
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: object) -> TrainConfig:
@@ -153,6 +154,8 @@ class TrainConfig:
             val_size=val,
             context_length=context,
             multi_step_stride=self.multi_step_stride or 1,
+            # the encoder runs over at most ~MAX_RECURRENT_STEPS patches of the context
+            patch_length=self.patch_length or -(-context // MAX_RECURRENT_STEPS),
         )
 
     def network_config(self) -> ForecasterConfig:

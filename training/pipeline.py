@@ -140,6 +140,9 @@ def _fit(
     """One Lightning fit. epochs=None: early stopping on validation, best checkpoint
     restored; returns the module and the best epoch count. Otherwise exactly `epochs`."""
     L.seed_everything(config.seed, workers=True, verbose=False)
+    # these networks are far too small for intra-op parallelism to pay: on a shared 2-core
+    # machine two torch threads spin against each other and every step gets several times slower
+    torch.set_num_threads(config.num_threads)
     max_epochs = epochs or config.max_epochs
     module = ForecastModule(network_config, scaler, config.learning_rate, config.weight_decay, max_epochs)
     if initial_skip is not None:
@@ -215,6 +218,8 @@ def train(
         logger = MLFlowLogger(run_id=run.info.run_id, tracking_uri=mlflow.get_tracking_uri())
         mlflow.log_params({key: str(value) for key, value in config.to_dict().items()})
         mlflow.set_tags({"series": config.name, "cell": config.cell, "head": config.head})
+        # the resolved config as an artifact; also fails fast when the artifact store is not writable
+        mlflow.log_dict(config.to_dict(), "config.json")
         artifact = fit_artifact(config, series, logger, progress)
         backtests = {
             config.horizon: run_backtest(

@@ -1,0 +1,272 @@
+"""Accuracy benchmark: trained LSTM/GRU champions vs statistical baselines, same windows.
+
+python -m benchmarks.accuracy                       # built-in series + generalisation set
+python -m benchmarks.accuracy --series passengers --cells lstm gru --no-extra
+
+For every built-in series and cell the training pipeline runs end to end (fit, backtest,
+MLflow logging and registration) into a temporary MLflow store; the champion is the cell
+with the best validation score, as the registry picks it. The statsforecast baselines are
+fitted once on the part before the test (refit=False) and scored on exactly the same
+rolling-origin windows (../shared/BENCHMARK.md). Their forecasts are cached in
+benchmarks/results/baselines_cache.json keyed by a hash of the series and the protocol
+(MSTL's 1,344 next-step windows on weather take about 25 minutes on this machine);
+--refresh-baselines recomputes them.
+
+The generalisation set (benchmarks/data/*.csv, series never used for tuning) trains with
+default settings only, exactly like `python -m training --csv f.csv --name x`.
+
+Writes benchmarks/results/accuracy.md and accuracy.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.baselines import baseline_forecasts
+from training.backtest import mase_scale, rolling_origins, score
+from training.config import BUILTIN_SERIES, TrainConfig
+from training.pipeline import TrainResult, load_series, train
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+EXTRA_DATA = ROOT / "data"
+CACHE = RESULTS / "baselines_cache.json"
+CELLS = ("lstm", "gru", "peephole", "cifg")
+LEVELS = ("80", "95")
+
+
+def _cache_key(values: np.ndarray, season: int, test: int, horizon: int, stride: int) -> str:
+    digest = hashlib.sha1(np.ascontiguousarray(values, dtype=np.float64).tobytes()).hexdigest()[:16]
+    return f"{digest}:m{season}:test{test}:h{horizon}:s{stride}"
+
+
+def baselines(
+    values: np.ndarray, season: int, test: int, horizon: int, stride: int, cache: dict, refresh: bool
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    key = _cache_key(values, season, test, horizon, stride)
+    if not refresh and key in cache:
+        entry = cache[key]
+        return {k: np.asarray(v) for k, v in entry["forecasts"].items()}, entry["seconds"]
+    forecasts, seconds = baseline_forecasts(values, season, test, horizon, stride)
+    cache[key] = {"forecasts": {k: v.tolist() for k, v in forecasts.items()}, "seconds": seconds}
+    CACHE.write_text(json.dumps(cache))
+    return forecasts, seconds
+
+
+def evaluate_series(config_for_cell, cells: list[str], tracking_uri: str, cache: dict, refresh: bool) -> dict:
+    """Train every cell, pick the champion by validation score, score the baselines."""
+    runs: dict[str, TrainResult] = {}
+    for cell in cells:
+        config = config_for_cell(cell)
+        print(f"== {config.name} ({cell})", flush=True)
+        runs[cell] = train(config, tracking_uri=tracking_uri, progress=False)
+    champion = min(runs, key=lambda cell: runs[cell].val_mase)
+    first = runs[champion]
+    config = TrainConfig.from_dict(first.artifact.metadata["train_config"])
+    series = load_series(config)
+    values = series.values
+    scale = mase_scale(values[: len(values) - config.test_size], config.season_length)
+    rows = []
+    for horizon, backtest in first.backtests.items():
+        stride = config.multi_step_stride if horizon == config.horizon else 1
+        forecasts, seconds = baselines(
+            values, config.season_length, config.test_size, horizon, stride, cache, refresh
+        )
+        origins = rolling_origins(len(values), config.test_size, horizon, stride)
+        if not np.array_equal(origins, backtest.origins):
+            raise RuntimeError("baseline and model windows differ")
+        base = score(backtest.actual, forecasts, origins, scale)
+        best = min(base, key=lambda name: base[name]["mase"])
+        model_rows = {
+            cell: {
+                "metrics": run.backtests[horizon].metrics["model"],
+                "coverage": {str(k): v for k, v in run.backtests[horizon].coverage.items()},
+            }
+            for cell, run in runs.items()
+        }
+        champion_mase = model_rows[champion]["metrics"]["mase"]
+        rows.append(
+            {
+                "horizon": horizon,
+                "stride": stride,
+                "windows": len(origins),
+                "champion": champion,
+                "models": model_rows,
+                "baselines": base,
+                "baseline_seconds": seconds,
+                "best_baseline": best,
+                "best_baseline_mase": base[best]["mase"],
+                "champion_mase": champion_mase,
+                "margin": base[best]["mase"] - champion_mase,
+                "beats": champion_mase < base[best]["mase"],
+            }
+        )
+    return {
+        "name": config.name,
+        "length": len(values),
+        "freq": config.freq,
+        "season_length": config.season_length,
+        "horizon": config.horizon,
+        "test_size": config.test_size,
+        "val_size": config.val_size,
+        "context_length": config.context_length,
+        "champion": champion,
+        "cells": {
+            cell: {
+                "val_mase": run.val_mase,
+                "seconds": run.seconds,
+                "epochs": run.artifact.metadata.get("epochs"),
+                "ridge": run.artifact.metadata.get("ridge"),
+            }
+            for cell, run in runs.items()
+        },
+        "rows": rows,
+    }
+
+
+def _f(value: float, digits: int = 3) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        "# Accuracy: LSTM/GRU champions vs statistical baselines",
+        "",
+        f"Generated by `python -m benchmarks.accuracy` on {report['date']} "
+        f"({report['seconds']:.0f} s). Protocol: ../shared/BENCHMARK.md (rolling origin, fitted "
+        "once before the test part, no refit). Champion = the cell with the lowest validation "
+        "MASE, as the registry picks it. Baselines: statsforecast, fitted once on the part before "
+        "the test, `refit=False`, on exactly the same windows. MASE, lower is better; margin = "
+        "best baseline MASE - champion MASE (positive = champion wins).",
+        "",
+    ]
+    for title, key in (("Built-in series", "builtin"), ("Generalisation (default settings)", "extra")):
+        if not report.get(key):
+            continue
+        lines += [f"## {title}", ""]
+        lines += [
+            "| series | h | windows | champion | MASE | MAE | RMSE | sMAPE | best baseline | "
+            "its MASE | margin | beats | cov 80 | cov 95 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for result in report[key]:
+            for row in result["rows"]:
+                metrics = row["models"][row["champion"]]["metrics"]
+                coverage = row["models"][row["champion"]]["coverage"]
+                lines.append(
+                    f"| {result['name']} | {row['horizon']} | {row['windows']} | {row['champion']} | "
+                    f"**{_f(metrics['mase'])}** | {_f(metrics['mae'])} | {_f(metrics['rmse'])} | "
+                    f"{_f(metrics['smape'], 2)} | {row['best_baseline']} | {_f(row['best_baseline_mase'])} | "
+                    f"{row['margin']:+.3f} | {'yes' if row['beats'] else '**no**'} | "
+                    f"{_f(coverage.get('80', math.nan), 2)} | {_f(coverage.get('95', math.nan), 2)} |"
+                )
+        lines += ["", "Every method's MASE per row:", ""]
+        for result in report[key]:
+            methods = list(result["rows"][0]["baselines"])
+            cells = list(result["cells"])
+            lines += [
+                f"**{result['name']}** (n={result['length']}, freq {result['freq']}, m={result['season_length']}, "
+                f"h={result['horizon']}, test {result['test_size']}, validation {result['val_size']}, "
+                f"context {result['context_length']})",
+                "",
+                "| h | " + " | ".join(cells + methods) + " |",
+                "|---|" + "---|" * (len(cells) + len(methods)),
+            ]
+            for row in result["rows"]:
+                values = [row["models"][cell]["metrics"]["mase"] for cell in cells]
+                values += [row["baselines"][method]["mase"] for method in methods]
+                best = min(values)
+                cells_text = [f"**{_f(v)}**" if v == best else _f(v) for v in values]
+                lines.append(f"| {row['horizon']} | " + " | ".join(cells_text) + " |")
+            lines += [
+                "",
+                "| cell | val MASE | epochs | ridge (alpha, bias penalised) | train seconds | "
+                + " | ".join(f"cov{lv} h{row['horizon']}" for row in result["rows"] for lv in LEVELS)
+                + " |",
+                "|---|---|---|---|---|" + "---|" * (len(LEVELS) * len(result["rows"])),
+            ]
+            for cell, info in result["cells"].items():
+                ridge = info.get("ridge") or {}
+                coverage = [
+                    _f(row["models"][cell]["coverage"].get(lv, math.nan), 2)
+                    for row in result["rows"]
+                    for lv in LEVELS
+                ]
+                lines.append(
+                    f"| {cell}{' (champion)' if cell == result['champion'] else ''} | {_f(info['val_mase'])} | "
+                    f"{info.get('epochs')} | {ridge.get('alpha', '')}, {ridge.get('penalise_bias', '')} | "
+                    f"{info['seconds']:.1f} | " + " | ".join(coverage) + " |"
+                )
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=__doc__.split("\n")[0])
+    parser.add_argument("--series", nargs="*", default=list(BUILTIN_SERIES), choices=BUILTIN_SERIES)
+    parser.add_argument("--cells", nargs="+", default=list(CELLS))
+    parser.add_argument("--extra-cells", nargs="+", default=["lstm", "gru"])
+    parser.add_argument("--extra", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--refresh-baselines", action="store_true")
+    parser.add_argument("--output", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("lightning", "lightning.pytorch", "lightning.fabric", "mlflow"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
+    started = time.perf_counter()
+    report: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "builtin": [], "extra": []}
+    with tempfile.TemporaryDirectory() as store:
+        uri = f"sqlite:///{store}/mlflow.db"
+        import os
+
+        os.environ.setdefault("MLFLOW_ARTIFACTS_DESTINATION", f"{store}/artifacts")
+        cwd = os.getcwd()
+        os.chdir(store)  # MLflow writes ./mlruns
+        try:
+            for name in args.series:
+                report["builtin"].append(
+                    evaluate_series(
+                        lambda cell, name=name: TrainConfig.builtin(name, cell=cell),
+                        args.cells,
+                        uri,
+                        cache,
+                        args.refresh_baselines,
+                    )
+                )
+            if args.extra:
+                for path in sorted(EXTRA_DATA.glob("*.csv")):
+                    report["extra"].append(
+                        evaluate_series(
+                            lambda cell, path=path: TrainConfig(name=path.stem, data=str(path), cell=cell),
+                            args.extra_cells,
+                            uri,
+                            cache,
+                            args.refresh_baselines,
+                        )
+                    )
+        finally:
+            os.chdir(cwd)
+    report["seconds"] = time.perf_counter() - started
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "accuracy.json").write_text(json.dumps(report, indent=1, default=float))
+    (output / "accuracy.md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
