@@ -54,7 +54,7 @@ class Backtest:
 
 def score(actual: np.ndarray, forecasts: dict[str, np.ndarray], origins: np.ndarray, scale: float) -> dict:
     """Mean over windows of MASE, MAE, RMSE, sMAPE (%) for every method."""
-    windows, horizon = actual.shape
+    horizon = actual.shape[1]
     frame = pd.DataFrame(
         {
             "unique_id": "series",
