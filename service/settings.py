@@ -41,6 +41,12 @@ class Settings(BaseSettings):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
 
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_key_is_no_key(cls, value: object) -> object:
+        """`FORECAST_API_KEY=` (e.g. passed through by compose when unset) must not mean "the key is ''"."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("versions", mode="before")
     @classmethod
     def _split_versions(cls, value: object) -> object:

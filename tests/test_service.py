@@ -283,3 +283,12 @@ def test_not_ready_until_the_store_has_a_champion(trained_store, tmp_path):
             assert time.monotonic() < deadline, httpx.get(f"{base}/ready").text
             time.sleep(0.2)
         assert post(base, {"model": trained_store.name}).status_code == 200
+
+
+def test_an_empty_api_key_setting_means_no_key(monkeypatch):
+    from service.settings import Settings
+
+    monkeypatch.setenv("FORECAST_API_KEY", "")
+    assert Settings().api_key is None
+    monkeypatch.setenv("FORECAST_API_KEY", "k")
+    assert Settings().api_key.get_secret_value() == "k"
