@@ -35,6 +35,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.serving import free_port, stop
+from benchmarks.wrk import latency_ms
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROJECT = Path(__file__).resolve().parent.parent
@@ -179,10 +180,6 @@ def wrk(base: str, connections: int, seconds: int, limit: int = 0, until=None) -
     elapsed = time.monotonic() - started
     os.unlink(script.name)
 
-    def millis(label: str) -> float:
-        value, unit = re.search(rf"\s{label}\s+([\d.]+)(us|ms|s)", output).groups()
-        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return {
@@ -190,9 +187,9 @@ def wrk(base: str, connections: int, seconds: int, limit: int = 0, until=None) -
         "seconds": round(elapsed, 1),
         "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": millis("50%"),
-        "p90_ms": millis("90%"),
-        "p99_ms": millis("99%"),
+        "p50_ms": latency_ms(output, "50%"),
+        "p90_ms": latency_ms(output, "90%"),
+        "p99_ms": latency_ms(output, "99%"),
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
         "socket_errors": sum(int(n) for n in sockets.groups()) if sockets else 0,
         "socket_error_detail": sockets.group(0) if sockets else "none",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.wrk import latency_ms
 from models.artifact import ForecasterArtifact
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -123,16 +124,12 @@ def wrk(base: str, body: dict, connections: int) -> dict:
     ).stdout
     os.unlink(script.name)
 
-    def millis(label: str) -> float:
-        value, unit = re.search(rf"\s{label}\s+([\d.]+)(us|ms|s)", output).groups()
-        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-
     failures = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(r"Socket errors: (.*)", output)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": millis("50%"),
-        "p99_ms": millis("99%"),
+        "p50_ms": latency_ms(output, "50%"),
+        "p99_ms": latency_ms(output, "99%"),
         "non_2xx": int(failures.group(1)) if failures else 0,
         "socket_errors": errors.group(1) if errors else "",
     }
