@@ -3,7 +3,6 @@ forward pass, plain lists out. No pandas, no Lightning."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 import torch
@@ -64,19 +63,18 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
             )
         rows.append(window)
     prediction = artifact.predict(torch.tensor(rows, dtype=torch.float32), request.horizon, request.level)
-    point = prediction.point.tolist()
-    intervals = {
-        level_key(level): (lower.tolist(), upper.tolist())
-        for level, (lower, upper) in prediction.intervals.items()
-    }
-    if not all(math.isfinite(v) for row in point for v in row) or not all(
-        math.isfinite(v) for lower, upper in intervals.values() for row in (*lower, *upper) for v in row
-    ):
+    tensors = [prediction.point, *(bound for pair in prediction.intervals.values() for bound in pair)]
+    if not all(bool(torch.isfinite(tensor).all()) for tensor in tensors):
         raise RequestProblem(
             ["body", "history"],
             "these values are too large for the model: the forecast is not a finite number",
             "value_error",
         )
+    point = prediction.point.tolist()
+    intervals = {
+        level_key(level): (lower.tolist(), upper.tolist())
+        for level, (lower, upper) in prediction.intervals.items()
+    }
     answer = {"model": model_ref(model), "horizon": request.horizon}
     freq = artifact.metadata.get("freq")
     if request.series is not None:
