@@ -4,6 +4,7 @@ throwing arbitrary JSON at /forecast in-process. Neither may ever see a 5xx."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -46,7 +47,10 @@ def test_schemathesis_finds_no_violation(trained_store):
     with running_service(trained_store.store_dir, trained_store.tracking_uri) as base:
         run = schemathesis(base)
     assert run.returncode == 0, run.stdout[-6000:]
-    assert "No issues found" in run.stdout
+    # the summary ends "No issues found", or "N warning(s)" (e.g. a slow response on a busy
+    # machine) - warnings are not violations; what matters is that cases ran and none failed
+    tested = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
+    assert tested and int(tested.group(1)) == int(tested.group(2)) > 0, run.stdout[-3000:]
 
 
 def test_schemathesis_with_api_key(trained_store):
