@@ -45,11 +45,11 @@ UNAUTHORISED = {401: {"model": ErrorMessage, "description": "missing or wrong AP
 NOT_FOUND = {404: {"model": ErrorMessage, "description": "unknown model or version"}}
 
 
-def get_store(request: Request) -> ModelStore:
+async def get_store(request: Request) -> ModelStore:
     return request.app.state.store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -57,7 +57,7 @@ StoreDep = Annotated[ModelStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def require_api_key(request: Request, supplied: Annotated[str | None, Security(api_key_header)]) -> None:
+async def require_api_key(request: Request, supplied: Annotated[str | None, Security(api_key_header)]) -> None:
     expected = request.app.state.settings.api_key
     if expected is None:
         return
