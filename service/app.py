@@ -1,4 +1,4 @@
-"""FastAPI application: lifespan (model store), error contract, routes, metrics."""
+"""FastAPI application: lifespan (model store), error contract, routes, middleware."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import torch
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.forecasting import RequestProblem
@@ -91,7 +90,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         app.include_router(protected, dependencies=[Depends(require_api_key)], responses=UNAUTHORISED)
     app.include_router(public)
-    # Prometheus text format, not part of the JSON API: kept out of the OpenAPI schema
-    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=False)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

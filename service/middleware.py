@@ -1,5 +1,10 @@
 """Pure ASGI middleware (no per-request task switch like BaseHTTPMiddleware): request id,
-body size limit and one structured access-log line per request."""
+body size limit, Prometheus request metrics and one structured access-log line per request.
+
+One layer does all four because each needs the same facts (status, duration, route) and
+every extra ASGI layer costs a few microseconds per request; prometheus-fastapi-instrumentator
+cost some 50 µs per request, mostly matching the path against every route a second time.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,28 @@ import re
 import time
 import uuid
 
+from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_log = logging.getLogger("service.access")
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+# names and labels as prometheus-fastapi-instrumentator's defaults, so dashboards keep working;
+# buckets sized for a service answering in milliseconds
+REQUESTS = Counter(
+    "http_requests_total",
+    "Total number of requests by method, status and handler.",
+    ("method", "status", "handler"),
+)
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Latency by method and handler, until the response is sent.",
+    ("method", "handler"),
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)
+UNMATCHED = "none"  # the handler label of a path no route matches (bounded cardinality)
+METRICS_PATH = "/metrics"
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,10 +75,11 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        supplied = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        headers = dict(scope["headers"])
+        supplied = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = supplied if SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
-        status = 0
+        status = 500  # what the client gets if the app raises before answering
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -67,18 +89,24 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            declared = dict(scope["headers"]).get(b"content-length")
+            declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 await self._reject(send_with_id)
                 return
             await self.app(scope, self._limited(receive), send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            # the router stored the matched route in the (shared) scope
+            handler = getattr(scope.get("route"), "path", UNMATCHED)
+            if handler != METRICS_PATH:
+                REQUESTS.labels(scope["method"], f"{status // 100}xx", handler).inc()
+                LATENCY.labels(scope["method"], handler).observe(elapsed)
             access_log.info(
                 "%s %s %s",
                 scope["method"],
                 scope["path"],
                 status,
-                extra={"fields": {"status": status, "ms": round((time.perf_counter() - started) * 1000, 2)}},
+                extra={"fields": {"status": status, "ms": round(elapsed * 1000, 2)}},
             )
             request_id_var.reset(token)
 

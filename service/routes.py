@@ -7,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
 from service.forecasting import RequestProblem, batch_size, run_forecast
+from service.middleware import METRICS_PATH
 from service.registry import ModelNotFound, RegistryError
 from service.schemas import (
     BatchForecastResponse,
@@ -57,7 +59,9 @@ StoreDep = Annotated[ModelStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def require_api_key(request: Request, supplied: Annotated[str | None, Security(api_key_header)]) -> None:
+async def require_api_key(
+    request: Request, supplied: Annotated[str | None, Security(api_key_header)]
+) -> None:
     expected = request.app.state.settings.api_key
     if expected is None:
         return
@@ -75,7 +79,9 @@ async def require_api_key(request: Request, supplied: Annotated[str | None, Secu
     responses={**BAD_INPUT, **NOT_FOUND},
     summary="Next-step or multi-step forecast for one history or a batch",
 )
-async def forecast(body: ForecastRequest, store: StoreDep, settings: SettingsDep) -> JSONResponse:
+async def forecast(body: ForecastRequest, request: Request) -> JSONResponse:
+    store: ModelStore = request.app.state.store
+    settings: Settings = request.app.state.settings
     if batch_size(body) > settings.max_batch:
         raise RequestProblem(
             ["body", "series"],
@@ -136,3 +142,9 @@ async def model_info(name: str, store: StoreDep) -> ModelInfo:
 )
 async def reload_models(store: StoreDep) -> ReloadReport:
     return await run_in_threadpool(store.reload)
+
+
+# Prometheus text format, not part of the JSON API: kept out of the OpenAPI schema
+@public.get(METRICS_PATH, include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -119,9 +119,14 @@ def test_model_routes(server, trained_store, artifact):
     assert httpx.get(f"{server}/models/unknown").status_code == 404
     assert httpx.get(f"{server}/health").json() == {"status": "ok"}
     assert httpx.get(f"{server}/ready").status_code == 200
+    assert httpx.get(f"{server}/no/such/path").status_code == 404
     metrics = httpx.get(f"{server}/metrics")
-    assert metrics.status_code == 200 and "http_requests_total" in metrics.text
-    assert "x-request-id" in metrics.headers
+    assert metrics.status_code == 200 and "x-request-id" in metrics.headers
+    # counted by route template (not by raw path) and status class; /metrics itself is not counted
+    assert 'http_requests_total{handler="/models/{name}",method="GET",status="4xx"}' in metrics.text
+    assert 'http_requests_total{handler="none",method="GET",status="4xx"}' in metrics.text
+    assert 'http_request_duration_seconds_bucket{handler="/health",le="0.005",method="GET"}' in metrics.text
+    assert 'handler="/metrics"' not in metrics.text
 
 
 def bad_requests(name: str, tail: list[float]) -> list[tuple[dict, int, list]]:
