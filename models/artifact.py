@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,10 +46,13 @@ class ForecasterArtifact:
     network: Forecaster
     calibration: torch.Tensor  # [n_windows, H] absolute normalised errors
     metadata: dict = field(default_factory=dict)
+    _ensemble_mean: Callable[[torch.Tensor], torch.Tensor] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.network.eval()
         self.calibration = self.calibration.to(torch.float32)
+        # built once: the artifact is what serves, its network takes no more weight updates
+        self._ensemble_mean = self.network.inference_mean()
 
     @property
     def min_history(self) -> int:
@@ -66,7 +69,7 @@ class ForecasterArtifact:
     def normalised_forecast(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """context [B, context_length] -> (ensemble-mean z forecast [B, H], level, scale)."""
         z, level, scale = self.scaler.encode(context)
-        return self.network(z).mean(dim=0), level, scale
+        return self._ensemble_mean(z), level, scale
 
     def predict(self, history: torch.Tensor, horizon: int, levels: Sequence[float] = ()) -> Forecast:
         """history [B, T >= min_history] in original units -> forecasts for `horizon` steps.

@@ -8,7 +8,9 @@ that the artifact can rebuild the network from JSON alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -92,6 +94,12 @@ def recurrent_stack(
     return GatedLSTM(**options, variant=cell)
 
 
+def to_patches(z: torch.Tensor, patch_length: int) -> torch.Tensor:
+    """z [B, T] -> [B, T // patch_length, patch_length]: the newest whole patches, oldest first."""
+    steps = z.shape[1] // patch_length
+    return z[:, z.shape[1] - steps * patch_length :].reshape(z.shape[0], steps, patch_length)
+
+
 def _merge_directions(state: torch.Tensor, num_layers: int) -> torch.Tensor:
     """[layers * 2, B, H] -> [layers, B, 2H]: both directions' final states feed the decoder."""
     _, batch, hidden = state.shape
@@ -129,10 +137,7 @@ class RecurrentNetwork(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, T] (T = context_length) -> [B, H]."""
-        patch = self.config.patch_length
-        steps = z.shape[1] // patch
-        patches = z[:, z.shape[1] - steps * patch :].reshape(z.shape[0], steps, patch)
-        encoded, state = self.encoder(patches)
+        encoded, state = self.encoder(to_patches(z, self.config.patch_length))
         if self.config.head == "direct":
             out = self.head(self.dropout(self._last_step(encoded)))
         else:
@@ -186,3 +191,76 @@ class Forecaster(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, T] -> member forecasts [K, B, H]; their mean is the point forecast."""
         return torch.stack([member(z) for member in self.members])
+
+    def inference_mean(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """A function z [B, T] -> ensemble-mean forecast [B, H] for inference (no autograd).
+
+        It is `FusedEnsemble` where that applies and the plain `forward(z).mean(0)`
+        otherwise; a fused one snapshots the head weights, so build it after the last
+        weight update (the artifact does, at load).
+        """
+        if FusedEnsemble.supports(self.config):
+            return FusedEnsemble(self)
+        return lambda z: self(z).mean(dim=0)
+
+
+class FusedEnsemble:
+    """Inference-only ensemble mean of a direct-head `nn.LSTM` / `nn.GRU` / `nn.RNN` Forecaster.
+
+    Serving is dominated by per-call overhead, not arithmetic: at batch 1 the plain forward
+    spends about as long in Python module calls, K heads, K skips, a stack and a mean as in
+    the K recurrent kernels. Here each member's encoder is one direct call of the recurrent
+    kernel (the one `nn.LSTM.forward` ends in, oneDNN on CPU) on its live weights, and the
+    mean of every member's head and linear skip collapses, by linearity, into one matrix
+    product over [h_1, ..., h_K, z]: `mean_k(W_k h_k + S_k z + b_k) = [h_1..h_K, z] @ W + b`.
+    Fusing the K recurrences themselves into one block-diagonal stack was measured slower at
+    every batch size (K times the multiply-adds per step), so they stay K kernel calls.
+    """
+
+    KERNELS: ClassVar[dict[str, Callable]] = {"lstm": torch.lstm, "gru": torch.gru, "rnn": torch.rnn_tanh}
+
+    @classmethod
+    def supports(cls, config: ForecasterConfig) -> bool:
+        return config.head == "direct" and config.cell in cls.KERNELS
+
+    @torch.no_grad()
+    def __init__(self, network: Forecaster) -> None:
+        config = network.config
+        if not self.supports(config):
+            raise ValueError(f"no fused path for cell {config.cell!r} with head {config.head!r}")
+        self.config = config
+        self.kernel = self.KERNELS[config.cell]
+        self.directions = 2 if config.bidirectional else 1
+        members = list(network.members)
+        # the kernel's flat weight list, in `nn.RNNBase._flat_weights` order (live parameters, no copy)
+        self.weights = [[w for layer in m.encoder.all_weights for w in layer] for m in members]
+        k = len(members)
+        blocks = [m.head.weight.T for m in members]
+        bias = sum(m.head.bias for m in members)
+        if config.linear_skip:
+            blocks.append(sum(m.skip.weight for m in members).T)
+            bias = bias + sum(m.skip.bias for m in members)
+        self.weight = (torch.cat(blocks) / k).contiguous()  # [K * width (+ T), H]
+        self.bias = bias / k
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        """z [B, T] -> ensemble-mean forecast [B, H]."""
+        config = self.config
+        patches = to_patches(z, config.patch_length)
+        zeros = z.new_zeros(config.num_layers * self.directions, z.shape[0], config.hidden_size)
+        state = (zeros, zeros) if config.cell == "lstm" else zeros
+        bidirectional = config.bidirectional
+        features = []
+        for weights in self.weights:
+            # (input, hx, weights, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+            encoded = self.kernel(
+                patches, state, weights, True, config.num_layers, 0.0, False, bidirectional, True
+            )[0]
+            if bidirectional:  # forward direction ends at the last step, the backward one at the first
+                hidden = config.hidden_size
+                features += [encoded[:, -1, :hidden], encoded[:, 0, hidden:]]
+            else:
+                features.append(encoded[:, -1])
+        if config.linear_skip:
+            features.append(z)
+        return torch.addmm(self.bias, torch.cat(features, dim=1), self.weight)

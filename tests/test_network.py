@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from models.network import CELLS, HEADS, Forecaster, ForecasterConfig
+from models.network import CELLS, HEADS, Forecaster, ForecasterConfig, FusedEnsemble
 
 K, B, T, H = 2, 3, 10, 4
 
@@ -93,3 +93,50 @@ def test_config_round_trips_through_a_dict():
     assert ForecasterConfig.from_dict(config.to_dict()) == config
     # unknown keys (from a newer writer) are ignored
     assert ForecasterConfig.from_dict({**config.to_dict(), "future_option": 1}) == config
+
+
+@pytest.mark.parametrize(
+    ("cell", "num_layers", "bidirectional", "linear_skip", "patch_length"),
+    [
+        *itertools.product(("lstm", "gru"), (1, 2), (False, True), (True, False), (1, 3)),
+        ("rnn", 2, False, True, 2),
+    ],
+)
+def test_fused_ensemble_mean_equals_the_member_forward(
+    cell, num_layers, bidirectional, linear_skip, patch_length
+):
+    torch.manual_seed(0)
+    config = ForecasterConfig(
+        context_length=T,
+        horizon=H,
+        cell=cell,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        linear_skip=linear_skip,
+        patch_length=patch_length,
+        hidden_size=8,
+        ensemble_size=3,
+    )
+    network = Forecaster(config).eval()
+    for parameter in network.parameters():  # heads start at zero: randomise every weight so all count
+        torch.nn.init.uniform_(parameter, -0.5, 0.5)
+    fused = network.inference_mean()
+    assert isinstance(fused, FusedEnsemble)
+    for batch in (1, 5):
+        z = torch.randn(batch, T)
+        with torch.inference_mode():
+            torch.testing.assert_close(fused(z), network(z).mean(dim=0), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("cell", "head"), [("lstm", "seq2seq"), ("gru", "seq2seq"), ("peephole", "direct")])
+def test_unfused_configs_fall_back_to_the_member_forward(cell, head):
+    torch.manual_seed(0)
+    config = ForecasterConfig(
+        context_length=T, horizon=H, cell=cell, head=head, hidden_size=8, ensemble_size=2
+    )
+    network = Forecaster(config).eval()
+    mean = network.inference_mean()
+    assert not isinstance(mean, FusedEnsemble)
+    z = torch.randn(B, T)
+    with torch.inference_mode():
+        assert torch.equal(mean(z), network(z).mean(dim=0))
