@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import secrets
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
@@ -30,9 +34,45 @@ from service.schemas import (
 from service.settings import Settings
 from service.store import LoadedModel, ModelStore
 
+
+class OrjsonRequest(Request):
+    """Request bodies parsed by orjson: the standard library's parser took 16 ms of a
+    1,000-series request. What orjson refuses (NaN and Infinity literals, integers over
+    64 bits, invalid JSON) goes to `json.loads`, so every body gets the answer or the
+    error it got before."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                self._json = json.loads(body)
+        return self._json
+
+
+class OrjsonRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def orjson_handler(request: Request) -> Response:
+            return await handler(OrjsonRequest(request.scope, request.receive))
+
+        return orjson_handler
+
+
+class OrjsonResponse(JSONResponse):
+    """A JSON answer rendered by orjson (about 10x faster than `json.dumps` on batch
+    answers). Only for content without NaN or Infinity, which orjson would write as null:
+    forecasts are checked for finiteness before they get here."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 # `protected` routes take the API key dependency when one is configured (see service.app):
 # the OpenAPI schema then declares the key exactly when the server asks for it.
-protected = APIRouter()
+protected = APIRouter(route_class=OrjsonRoute)
 public = APIRouter()
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="required when FORECAST_API_KEY is set"
@@ -79,7 +119,7 @@ async def require_api_key(
     responses={**BAD_INPUT, **NOT_FOUND},
     summary="Next-step or multi-step forecast for one history or a batch",
 )
-async def forecast(body: ForecastRequest, request: Request) -> JSONResponse:
+async def forecast(body: ForecastRequest, request: Request) -> OrjsonResponse:
     store: ModelStore = request.app.state.store
     settings: Settings = request.app.state.settings
     if batch_size(body) > settings.max_batch:
@@ -97,7 +137,7 @@ async def forecast(body: ForecastRequest, request: Request) -> JSONResponse:
         answer = await run_in_threadpool(run_forecast, model, body)
     else:
         answer = run_forecast(model, body)
-    return JSONResponse(answer)
+    return OrjsonResponse(answer)
 
 
 def _versioned(store: ModelStore, name: str, version: str) -> LoadedModel:

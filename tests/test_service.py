@@ -184,6 +184,14 @@ def test_non_json_and_non_finite_bodies_are_422_not_500(server, raw):
     assert response.json()["detail"]
 
 
+def test_non_finite_literals_still_name_the_field(server):
+    """orjson refuses NaN / Infinity literals; the fallback parser keeps the field-level 422."""
+    raw = b'{"model": "x", "history": [1.0, NaN]}'
+    response = httpx.post(f"{server}/forecast", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert ["body", "history", 1] in [error["loc"] for error in response.json()["detail"]]
+
+
 def test_body_over_the_limit_is_413(server):
     oversized = b'{"model": "x", "history": [' + b"1," * 1_200_000 + b"1]}"
     assert (
