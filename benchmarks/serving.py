@@ -30,7 +30,9 @@ from models.artifact import ForecasterArtifact
 RESULTS = Path(__file__).resolve().parent / "results"
 # the servers run from a scratch directory: without this they would import whatever checkout
 # the virtualenv's editable install points at, not the code being benchmarked
-CHECKOUT = str(Path(__file__).resolve().parents[1])
+PYTHONPATH = os.pathsep.join(
+    filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")])
+)
 HISTORY = 48
 HORIZON = 12
 DURATION = os.environ.get("BENCH_DURATION", "10s")
@@ -70,7 +72,7 @@ def train_model(store: Path) -> str:
         "--tracking-uri",
         uri,
         cwd=store,
-        env={**os.environ, "PYTHONPATH": CHECKOUT},
+        env={**os.environ, "PYTHONPATH": PYTHONPATH},
     )
     return uri
 
@@ -83,7 +85,7 @@ def start(
     process = subprocess.Popen(
         ["taskset", "-c", "0", *command],
         cwd=cwd,
-        env={**os.environ, **env, "PORT": str(port), "HOST": "127.0.0.1", "PYTHONPATH": CHECKOUT},
+        env={**os.environ, **env, "PORT": str(port), "HOST": "127.0.0.1", "PYTHONPATH": PYTHONPATH},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
