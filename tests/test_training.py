@@ -26,6 +26,7 @@ from training.backtest import (
     seasonal_naive_forecast,
 )
 from training.config import TrainConfig
+from training.module import RidgeChoice, ridge_fit, select_ridge
 from training.pipeline import fit_artifact, load_series, train
 
 METRICS = ("mase", "mae", "rmse", "smape")
@@ -315,3 +316,32 @@ def test_cli_trains_a_user_csv(scratch_store, make_series, make_frame, write_csv
     assert (params["cell"], params["horizon"], params["freq"], params["season_length"]) == (
         "gru", "6", "MS", "12",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(("prior", "column"), [("level", None), ("naive", -1)])
+def test_a_heavily_penalised_ridge_is_its_prior_forecast(prior, column):
+    generator = torch.Generator().manual_seed(0)
+    z, target = torch.randn(200, 8, generator=generator), torch.randn(200, 3, generator=generator)
+    weight, bias = ridge_fit(z, target, RidgeChoice(alpha=1e9, penalise_bias=True, prior=prior))
+    expected = torch.zeros(3, 8)
+    if column is not None:
+        expected[:, column] = 1.0
+    assert torch.allclose(weight, expected, atol=1e-5) and torch.allclose(bias, torch.zeros(3), atol=1e-5)
+
+
+def test_ridge_cv_picks_the_naive_prior_on_a_random_walk():
+    generator = torch.Generator().manual_seed(1)
+    walk = torch.cumsum(torch.randn(600, generator=generator), 0)
+    windows = walk.unfold(0, 13, 1)
+    z, target = windows[:, :8], windows[:, 8:]
+    level = z[:, -4:].mean(dim=1, keepdim=True)
+    z, target = z - level, target - level
+    folds = [
+        ((z[:300], target[:300]), (z[300:450], target[300:450])),
+        ((z[:150], target[:150]), (z[150:300], target[150:300])),
+    ]
+    choice, _ = select_ridge(folds)
+    weight, _ = ridge_fit(z, target, choice)
+    # whichever prior wins, the fitted map must be (close to) "repeat the last value"
+    assert torch.allclose(weight[:, -1], torch.ones(5), atol=0.15)
+    assert weight[:, :-1].abs().max() < 0.15

@@ -123,3 +123,13 @@ def test_calibration_comes_from_the_validation_windows(tiny_fit):
     config, _, artifact = tiny_fit
     assert artifact.calibration.shape == (config.val_size - config.horizon + 1, config.horizon)
     assert (artifact.calibration >= 0).all()
+
+
+@pytest.mark.parametrize(("floor", "cap", "expected"), [(0, 64, 55), (200, 1000, 200), (200, 64, 64)])
+def test_an_epoch_draws_at_least_the_floor_of_windows(floor, cap, expected):
+    values = OFFSET + np.arange(N, dtype=np.float64)
+    module = WindowDataModule(values[:FIT_END], CONTEXT, HORIZON, VAL, 16, cap, min_windows_per_epoch=floor)
+    assert len(module.train) == 55
+    drawn = sum(len(target) for _, target in module.train_dataloader())
+    # drop_last may leave out one partial batch
+    assert expected - 16 < drawn <= expected

@@ -39,6 +39,8 @@ class TrainConfig:
     cell: str = "lstm"
     head: str = "direct"
     context_length: int | None = None
+    # context in seasons when context_length is not given (None: 2, or 4 on long series)
+    context_seasons: int | None = None
     hidden_size: int = 64
     num_layers: int = 2
     dropout: float = 0.1
@@ -63,6 +65,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     gradient_clip: float = 1.0
     windows_per_epoch: int = 4096
+    min_windows_per_epoch: int = 1024
     seed: int = 42
     num_threads: int = 1
 
@@ -125,7 +128,7 @@ class TrainConfig:
         test = self.test_size or max(horizon, min(n // 5, 4 * max(horizon, m)))
         val = self.val_size or test
         # two seasons of context; four when the series is long enough to afford them
-        seasons = 4 if m > 1 and n - test - val >= LONG_SERIES_SEASONS * m else 2
+        seasons = self.context_seasons or (4 if m > 1 and n - test - val >= LONG_SERIES_SEASONS * m else 2)
         context = self.context_length or max(2 * horizon, seasons * m, 8)
 
         def windows() -> int:

@@ -34,6 +34,7 @@ class WindowDataModule(L.LightningDataModule):
         val_size: int,
         batch_size: int,
         windows_per_epoch: int,
+        min_windows_per_epoch: int = 0,
     ) -> None:
         super().__init__()
         self.values = values
@@ -42,11 +43,14 @@ class WindowDataModule(L.LightningDataModule):
         self.train_end = len(values) - val_size
         self.batch_size = batch_size
         self.windows_per_epoch = windows_per_epoch
+        self.min_windows_per_epoch = min_windows_per_epoch
         self.train = sliding_windows(values, context_length, horizon, 0, self.train_end)
         self.val = sliding_windows(values, context_length, horizon, self.train_end, len(values))
 
     def train_dataloader(self) -> DataLoader:
-        samples = min(len(self.train), self.windows_per_epoch)
+        # a short series' windows are drawn several times per epoch, so that an epoch (the unit of
+        # early stopping) is a comparable number of optimiser steps whatever the series length
+        samples = min(max(len(self.train), self.min_windows_per_epoch), self.windows_per_epoch)
         return DataLoader(
             self.train,
             batch_size=self.batch_size,

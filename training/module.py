@@ -5,6 +5,8 @@ ensemble mean, which is what gets served.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import lightning as L
 import torch
 from torch import nn
@@ -55,41 +57,66 @@ class ForecastModule(L.LightningModule):
 
 
 RIDGE_ALPHAS = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0, 100.0, 1000.0)
+# What a heavily penalised ridge falls back to, in the window-normalised space: the window's
+# level (zero map; for m = 1 that is the last value) or the last value (naive, which a random
+# walk needs). A seasonal-naive prior was tried and dropped (ablations.md).
+RIDGE_PRIORS = ("level", "naive")
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 
 
-def ridge_fit(z: torch.Tensor, target: torch.Tensor, alpha: float, penalise_bias: bool) -> Pair:
-    """Closed-form ridge z [N, T] -> target [N, H]; the penalty is alpha * N (scale-free in N).
+@dataclass(frozen=True)
+class RidgeChoice:
+    alpha: float
+    penalise_bias: bool
+    prior: str = "level"
 
-    Returns (weight [H, T], bias [H]). In the window-normalised space a zero map is the
-    "level" forecast (the naive forecast when m = 1), so a large alpha shrinks towards it;
-    an unpenalised bias keeps a drift.
+
+def prior_map(prior: str, context: int, horizon: int) -> torch.Tensor:
+    """The linear map [H, T] of a simple forecast in the normalised space."""
+    weight = torch.zeros(horizon, context, dtype=torch.float64)
+    if prior == "naive":
+        weight[:, -1] = 1.0
+    elif prior != "level":
+        raise ValueError(f"prior must be one of {RIDGE_PRIORS}, got {prior!r}")
+    return weight
+
+
+def ridge_fit(z: torch.Tensor, target: torch.Tensor, choice: RidgeChoice) -> Pair:
+    """Closed-form ridge z [N, T] -> target [N, H] shrunk towards `choice.prior`; the penalty
+    is alpha * N (scale-free in N).
+
+    Returns (weight [H, T], bias [H]). A large alpha gives the prior forecast itself, so the
+    fit can only add to a simple forecast what the data supports; an unpenalised bias keeps a drift.
     """
+    prior = prior_map(choice.prior, z.shape[1], target.shape[1])
     x = torch.cat([z, torch.ones(len(z), 1, dtype=z.dtype)], dim=1).double()
+    residual = target.double() - z.double() @ prior.T
     penalty = torch.eye(x.shape[1], dtype=torch.float64)
-    if not penalise_bias:
+    if not choice.penalise_bias:
         penalty[-1, -1] = 0.0
-    gram = x.T @ x + alpha * len(x) * penalty + 1e-8 * torch.eye(x.shape[1], dtype=torch.float64)
-    solution = torch.linalg.solve(gram, x.T @ target.double())  # [T + 1, H]
-    return solution[:-1].T.float().contiguous(), solution[-1].float().contiguous()
+    gram = x.T @ x + choice.alpha * len(x) * penalty + 1e-8 * torch.eye(x.shape[1], dtype=torch.float64)
+    solution = torch.linalg.solve(gram, x.T @ residual)  # [T + 1, H]
+    weight = solution[:-1].T + prior
+    return weight.float().contiguous(), solution[-1].float().contiguous()
 
 
-def select_ridge(folds: list[tuple[Pair, Pair]]) -> tuple[float, bool, float]:
-    """Pick the ridge penalty (and whether the bias is penalised) by rolling-origin CV.
+def select_ridge(folds: list[tuple[Pair, Pair]]) -> tuple[RidgeChoice, float]:
+    """Pick the ridge prior, penalty and whether the bias is penalised by rolling-origin CV.
 
     `folds` holds ((z, target) fit pairs, (z, target) held-out pairs), each a
     normalised-space window set; the score is the mean over folds of the held-out L1 loss.
-    Returns (alpha, penalise_bias, score).
     """
-    best = (RIDGE_ALPHAS[0], True, float("inf"))
-    for penalise_bias in (True, False):
-        for alpha in RIDGE_ALPHAS:
-            losses = []
-            for fit, held_out in folds:
-                weight, bias = ridge_fit(*fit, alpha, penalise_bias)
-                losses.append(float((held_out[0] @ weight.T + bias - held_out[1]).abs().mean()))
-            loss = sum(losses) / len(losses)
-            if loss < best[2]:
-                best = (alpha, penalise_bias, loss)
-    return best
+    best, best_loss = RidgeChoice(RIDGE_ALPHAS[0], True), float("inf")
+    for prior in RIDGE_PRIORS:
+        for penalise_bias in (True, False):
+            for alpha in RIDGE_ALPHAS:
+                choice = RidgeChoice(alpha, penalise_bias, prior)
+                losses = []
+                for fit, held_out in folds:
+                    weight, bias = ridge_fit(*fit, choice)
+                    losses.append(float((held_out[0] @ weight.T + bias - held_out[1]).abs().mean()))
+                loss = sum(losses) / len(losses)
+                if loss < best_loss:
+                    best, best_loss = choice, loss
+    return best, best_loss

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import lightning as L
@@ -77,9 +77,8 @@ def fit_artifact(
     network_config = config.network_config()
     skip = None
     if config.linear_skip and config.skip_init == "ridge":
-        alpha, penalise_bias, _ = select_ridge(_ridge_folds(config, scaler, values[:fit_end]))
-        skip = (alpha, penalise_bias)
-        initial = ridge_fit(*_normalised_pairs(scaler, datamodule.train), alpha, penalise_bias)
+        skip, _ = select_ridge(_ridge_folds(config, scaler, values[:fit_end]))
+        initial = ridge_fit(*_normalised_pairs(scaler, datamodule.train), skip)
     else:
         initial = None
     module, best_epoch = _fit(config, network_config, scaler, datamodule, initial, logger, progress, None)
@@ -90,7 +89,7 @@ def fit_artifact(
     if config.refit:
         full = _datamodule(config, values[:fit_end], 0)
         if skip is not None:
-            initial = ridge_fit(*_normalised_pairs(scaler, full.train), *skip)
+            initial = ridge_fit(*_normalised_pairs(scaler, full.train), skip)
         epochs = max(best_epoch, config.min_epochs, 1)
         module, _ = _fit(config, network_config, scaler, full, initial, None, progress, epochs)
         network = module.network.eval()
@@ -98,13 +97,19 @@ def fit_artifact(
     metadata["val_mase"] = val_mase
     metadata["epochs"] = best_epoch
     if skip is not None:
-        metadata["ridge"] = {"alpha": skip[0], "penalise_bias": skip[1]}
+        metadata["ridge"] = asdict(skip)
     return ForecasterArtifact(network_config, scaler, network, calibration, metadata)
 
 
 def _datamodule(config: TrainConfig, values: np.ndarray, val_size: int) -> WindowDataModule:
     return WindowDataModule(
-        values, config.context_length, config.horizon, val_size, config.batch_size, config.windows_per_epoch
+        values,
+        config.context_length,
+        config.horizon,
+        val_size,
+        config.batch_size,
+        config.windows_per_epoch,
+        config.min_windows_per_epoch,
     )
 
 
