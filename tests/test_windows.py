@@ -133,3 +133,9 @@ def test_an_epoch_draws_at_least_the_floor_of_windows(floor, cap, expected):
     drawn = sum(len(target) for _, target in module.train_dataloader())
     # drop_last may leave out one partial batch
     assert expected - 16 < drawn <= expected
+
+
+def test_a_part_too_short_for_one_window_gives_no_windows():
+    values = OFFSET + np.arange(CONTEXT + HORIZON - 1, dtype=np.float64)
+    module = WindowDataModule(values, CONTEXT, HORIZON, 0, batch_size=16, windows_per_epoch=64)
+    assert len(module.train) == 0 and module.train.tensors[0].shape == (0, CONTEXT)

@@ -19,6 +19,9 @@ def sliding_windows(
 ) -> TensorDataset:
     """Windows whose targets lie inside [first_target, end): (context [N, T], target [N, H])."""
     series = torch.as_tensor(values[:end], dtype=torch.float32)
+    if len(series) < context + horizon:
+        empty = torch.empty(0, context)
+        return TensorDataset(empty, torch.empty(0, horizon))
     windows = series.unfold(0, context + horizon, 1)  # window i covers [i, i + T + H)
     first = max(first_target - context, 0)
     windows = windows[first:]
