@@ -176,6 +176,24 @@ def test_image_metadata(image: str) -> None:
     assert config.get("Cmd") == ["python", "-m", "service"]
 
 
+def test_container_trains(image: str, timings: dict[str, float]) -> None:
+    """The image trains too (the compose trainer's job) with its runtime dependencies only:
+    the built-in config and data come from the installed package (no source checkout),
+    MLflow is the client-only `mlflow-skinny`, and the logged model says so."""
+    started = time.perf_counter()
+    result = _docker(
+        "run", "--rm", image, "sh", "-c",
+        f"python -m training --series {MODEL} --cell lstm --max-epochs 1 --ensemble-size 1 --no-progress"
+        " && find mlruns -name requirements.txt -exec cat {} +",
+        timeout=900,
+    )  # fmt: skip
+    timings["train_in_container"] = time.perf_counter() - started
+    assert "trained 1 model(s)" in result.stdout, result.stdout[-3000:]
+    requirements = {line.split("==")[0] for line in result.stdout.splitlines() if "==" in line}
+    assert {"torch", "mlflow-skinny", "pandas", "numpy"} <= requirements, result.stdout[-3000:]
+    assert "mlflow" not in requirements, "the image has the full mlflow package"
+
+
 def test_container_serves_like_in_process(image: str, store: Path, timings: dict[str, float]) -> None:
     name = f"forecast-smoke-{uuid.uuid4().hex[:8]}"
     port = _free_port()

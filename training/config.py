@@ -12,8 +12,15 @@ import yaml
 from models.network import ForecasterConfig
 from training.data import DataError, SeriesData
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = PROJECT_ROOT / "configs"
+# The built-in configs/ and data/ (config files name their data relative to this root): the
+# top of the source tree in a checkout or an editable install, training/builtin/ inside an
+# installed wheel (pyproject.toml, [tool.setuptools.package-dir]).
+_PACKAGE_DIR = Path(__file__).resolve().parent
+BUILTIN_ROOT = next(
+    (root for root in (_PACKAGE_DIR / "builtin", _PACKAGE_DIR.parent) if (root / "configs").is_dir()),
+    _PACKAGE_DIR.parent,
+)
+CONFIG_DIR = BUILTIN_ROOT / "configs"
 BUILTIN_SERIES = ("passengers", "price", "weather")
 DEFAULT_CELLS = ("lstm", "gru")
 MIN_TRAIN_WINDOWS = 16
@@ -88,7 +95,7 @@ class TrainConfig:
             raise ValueError(f"unknown built-in series {series!r}; choose from {BUILTIN_SERIES}")
         config = cls.from_yaml(CONFIG_DIR / f"{series}.yaml", **overrides)
         data = Path(config.data)
-        return config if data.is_absolute() else replace(config, data=str(PROJECT_ROOT / data))
+        return config if data.is_absolute() else replace(config, data=str(BUILTIN_ROOT / data))
 
     def to_dict(self) -> dict:
         return asdict(self)

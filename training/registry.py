@@ -82,6 +82,15 @@ def has_champion(name: str) -> bool:
 
 
 def _pip_requirements() -> list[str]:
-    from importlib.metadata import version
+    """The logged model's requirements, pinned to what trained it; MLflow as whichever
+    distribution is installed (`mlflow`, or the client-only `mlflow-skinny`, e.g. in the image)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return [f"{package}=={version(package)}" for package in ("torch", "mlflow", "pandas", "numpy")]
+    def pinned(package: str) -> str:
+        return f"{package}=={version(package)}"
+
+    try:
+        mlflow_requirement = pinned("mlflow")
+    except PackageNotFoundError:
+        mlflow_requirement = pinned("mlflow-skinny")
+    return [pinned("torch"), mlflow_requirement, pinned("pandas"), pinned("numpy")]
