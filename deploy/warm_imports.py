@@ -60,7 +60,7 @@ MODULES = [
     "pydantic",
     "pydantic_settings",
     "prometheus_client",
-    "prometheus_fastapi_instrumentator",
+    "orjson",
     "uvicorn",
     "uvicorn.main",
     "uvicorn.config",
