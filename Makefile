@@ -7,9 +7,10 @@ PY := $(VENV)/bin/python
 TORCH_INDEX ?=
 PORT ?= 8000
 
-# make train [SERIES=price] [CELL=gru] | make train DATA=path.csv NAME=name [FREQ=D] [SEASON=7] [HORIZON=7] [CELL=lstm]
-TRAIN_ARGS := $(if $(DATA),--csv $(DATA) --name $(NAME)) $(if $(SERIES),--series $(SERIES)) \
+# make train [SERIES=price] [CELL=gru] | make train DATA=path.csv NAME=name [FREQ=D] [SEASON=7] [HORIZON=7] [CELL=lstm] [FILL=ffill]
+TRAIN_ARGS := $(if $(DATA),--csv "$(DATA)" --name "$(NAME)") $(if $(SERIES),--series $(SERIES)) \
 	$(if $(CELL),--cell $(CELL)) $(if $(FREQ),--freq $(FREQ)) $(if $(SEASON),--season $(SEASON)) \
+	$(if $(FILL),--fill $(FILL)) \
 	$(if $(HORIZON),--horizon $(HORIZON)) $(if $(EPOCHS),--max-epochs $(EPOCHS)) $(ARGS)
 
 .PHONY: install run train serve test lint format benchmark bench-serve reliability clean

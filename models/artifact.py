@@ -29,6 +29,9 @@ CONFIG_FILE = "forecaster.json"
 WEIGHTS_FILE = "weights.pt"
 CALIBRATION_FILE = "calibration.pt"
 FORMAT_VERSION = 1
+# Registered model names: what the service accepts in a request, so training refuses any
+# other name before it fits anything (MLflow itself allows names no URL or filter can carry).
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 # Recursive forecasts beyond the trained horizon are capped at this multiple of it.
 MAX_HORIZON_MULTIPLE = 10
 

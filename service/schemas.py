@@ -7,9 +7,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from models.artifact import MODEL_NAME_PATTERN
+
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Level = Annotated[float, Field(gt=0, lt=100, allow_inf_nan=False)]
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=MODEL_NAME_PATTERN)]
 HISTORY_LIMIT = 100_000
 
 

@@ -229,10 +229,62 @@ def test_explicit_freq_and_season_win(frame, write_csv):
     assert (series.freq, series.season_length) == ("D", 3)
 
 
-def test_irregular_timestamps_fall_back_to_season_1(frame, write_csv):
+def test_missing_steps_stop_with_a_message(frame, write_csv):
     frame = frame.drop(index=[10, 11, 30]).reset_index(drop=True)
+    with pytest.raises(DataError, match=r"3 'MS' steps are missing .*first: .*--fill"):
+        load_csv(write_csv(frame), "series")
+
+
+@pytest.mark.parametrize("fill", ["ffill", "interpolate"])
+def test_missing_steps_are_filled_when_asked(fill, frame, write_csv):
+    path = write_csv(frame.drop(index=[10, 11, 30]).reset_index(drop=True))
+    series = load_csv(path, "series", fill=fill)
+    assert len(series) == len(frame) and series.freq == "MS" and np.isfinite(series.values).all()
+    assert series.values[[9, 12]] == pytest.approx(frame["value"][[9, 12]].to_numpy())
+
+
+def test_timestamps_on_no_calendar_stop_with_a_message(frame, write_csv):
+    frame = frame.copy()
+    frame["time"] = pd.to_datetime(frame["time"]) + pd.to_timedelta(np.arange(len(frame)) ** 2, unit="s")
+    with pytest.raises(DataError, match=r"not evenly spaced.*--freq"):
+        load_csv(write_csv(frame), "series")
+
+
+def test_business_days_with_holidays_train_as_consecutive_steps(make_series, make_frame, write_csv, caplog):
+    frame = make_frame(make_series(120), freq="B").drop(index=[20, 45]).reset_index(drop=True)
     series = load_csv(write_csv(frame), "series")
-    assert series.freq is None and series.season_length == 1
+    assert series.freq == "B" and series.season_length == 5 and len(series) == 118
+    assert "taken as closures" in caplog.text
+
+
+def test_day_first_dates_are_recognised(frame, write_csv):
+    text = "date,value\n" + "".join(
+        f"01/{month:02d}/{year},{value}\n"
+        for (year, month), value in zip(
+            [(y, m) for y in range(2010, 2018) for m in range(1, 13)], frame["value"], strict=False
+        )
+    )
+    series = load_csv(write_csv(text), "series")
+    assert series.freq == "MS" and series.timestamps[1] == pd.Timestamp("2010-02-01")
+
+
+def test_mixed_utc_offsets_become_one_utc_time_line(write_csv):
+    stamps = pd.date_range("2022-03-26", periods=72, freq="h", tz="Europe/Berlin")  # clock change
+    text = "time,value\n" + "".join(f"{t.isoformat()},{i + 1}\n" for i, t in enumerate(stamps))
+    series = load_csv(write_csv(text), "series")
+    assert series.freq == "h" and series.season_length == 24 and str(series.timestamps.tz) == "UTC"
+
+
+def test_semicolon_file_with_decimal_commas(write_csv):
+    text = "date;value\n" + "".join(f"2020-{m:02d}-01;{m},5\n" for m in range(1, 13))
+    series = load_csv(write_csv(text), "series")
+    assert series.freq == "MS" and series.values[0] == 1.5 and len(series) == 12
+
+
+def test_trailing_empty_rows_are_ignored(frame, write_csv):
+    path = write_csv(frame)
+    path.write_text(path.read_text() + ",\n,\n")
+    assert len(load_csv(path, "series")) == len(frame)
 
 
 def test_season_must_be_positive(frame, write_csv):

@@ -345,3 +345,38 @@ def test_ridge_cv_picks_the_naive_prior_on_a_random_walk():
     # whichever prior wins, the fitted map must be (close to) "repeat the last value"
     assert torch.allclose(weight[:, -1], torch.ones(5), atol=0.15)
     assert weight[:, :-1].abs().max() < 0.15
+
+
+TINY_CLI = [
+    "--cell", "gru", "--horizon", "6", "--hidden-size", "8", "--num-layers", "1",
+    "--ensemble-size", "1", "--max-epochs", "2", "--windows-per-epoch", "64", "--batch-size", "32",
+    "--no-progress",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["o'brien", "sales/v1", "ventes-été", "_private", "my sales"])
+def test_cli_refuses_a_name_the_service_cannot_serve_before_training(name, scratch_store, capsys):
+    assert main(["--csv", "unused.csv", "--name", name, "--tracking-uri", scratch_store, *TINY_CLI]) == 2
+    assert "cannot be served" in capsys.readouterr().err
+    assert MlflowClient(tracking_uri=scratch_store).search_runs(["0"]) == []
+
+
+def test_cli_refuses_a_constant_series_with_a_message(scratch_store, make_frame, write_csv, capsys):
+    path = write_csv(make_frame(np.full(80, 7.0)), "flat.csv")
+    assert main(["--csv", str(path), "--name", "flat", "--tracking-uri", scratch_store, *TINY_CLI]) == 2
+    assert "is constant over its training part" in capsys.readouterr().err
+
+
+def test_a_series_that_turns_non_positive_late_is_not_modelled_on_a_log_scale(
+    scratch_store, make_series, make_frame, write_csv, tiny
+):
+    values = make_series(80)
+    values[-3:] = 0.0  # only in the test part: the training part alone would choose the log scale
+    path = write_csv(make_frame(values), "late_zeros.csv")
+    result = train(
+        TrainConfig(name="late-zeros", data=str(path), **tiny), tracking_uri=scratch_store, progress=False
+    )
+    assert not result.artifact.scaler.log
+    # so the served model takes its own stored series as history
+    tail = torch.as_tensor(result.artifact.metadata["tail"]).unsqueeze(0)
+    assert torch.isfinite(result.artifact.predict(tail, 3).point).all()

@@ -38,7 +38,10 @@ def seasonal_naive_forecast(values: np.ndarray, origins: np.ndarray, horizon: in
 
 
 def mase_scale(values: np.ndarray, season: int) -> float:
-    return float(np.mean(np.abs(values[season:] - values[:-season])))
+    """In-sample mean |y[t] - y[t-m]|; the lag-1 one when that is zero (a part that repeats
+    exactly every season), so MASE stays finite unless the part is constant."""
+    scale = float(np.mean(np.abs(values[season:] - values[:-season])))
+    return scale if scale > 0 or season == 1 else mase_scale(values, 1)
 
 
 @dataclass

@@ -4,11 +4,13 @@ defaults derived from the series itself so a user CSV trains without tuning.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import yaml
 
+from models.artifact import MODEL_NAME_PATTERN
 from models.network import ForecasterConfig
 from training.data import DataError, SeriesData
 
@@ -75,6 +77,13 @@ class TrainConfig:
     min_windows_per_epoch: int = 1024
     seed: int = 42
     num_threads: int = 1
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(MODEL_NAME_PATTERN, self.name) or len(self.name) > 200:
+            raise DataError(
+                f"name {self.name!r} cannot be served: use letters, digits, '_', '.' or '-' "
+                "(starting with a letter or digit, at most 200 characters)"
+            )
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: object) -> TrainConfig:

@@ -7,11 +7,17 @@ or duplicate timestamps, too few points for the split.
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 FILL_METHODS = ("ffill", "interpolate")
 # Season length for the usual pandas frequency aliases (prefix match on the alias).
@@ -89,7 +95,10 @@ def load_csv(
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV ({error})") from error
     if frame.shape[1] < 2:
+        frame = _read_other_separator(path, frame)
+    if frame.shape[1] < 2:
         raise DataError(f"{path}: needs a time column and a value column, found {list(frame.columns)}")
+    frame = frame.dropna(how="all")  # blank lines and trailing empty rows
     time_column = time_column or frame.columns[0]
     value_column = value_column or frame.columns[1]
     for column in (time_column, value_column):
@@ -97,8 +106,23 @@ def load_csv(
             raise DataError(f"{path}: no column {column!r}; columns are {list(frame.columns)}")
     timestamps = _parse_timestamps(frame[time_column], path, time_column)
     values = _parse_values(frame[value_column], path, value_column, fill)
-    inferred = pd.infer_freq(timestamps) if len(timestamps) >= 3 else None
-    freq = freq or inferred
+    freq = freq or _infer_freq(timestamps)
+    if freq is None and len(timestamps) >= 3 and not pd.api.types.is_numeric_dtype(frame[time_column]):
+        # 01/02/2020 is 1 February in most of the world: if reading the day first gives
+        # evenly spaced timestamps, that was the file's convention
+        with contextlib.suppress(DataError):
+            day_first = _parse_timestamps(frame[time_column], path, time_column, dayfirst=True)
+            if _infer_freq(day_first) is not None:
+                timestamps, freq = day_first, _infer_freq(day_first)
+    if freq is None and len(timestamps) >= 3:
+        freq = _grid_freq(timestamps)
+        if freq is None:
+            raise DataError(
+                f"{path}: the timestamps in {time_column!r} are not evenly spaced and no frequency fits them; "
+                "pass --freq (e.g. D, B, W, MS, QS, h) to name it, and --fill to fill the gaps"
+            )
+    if freq is not None and len(timestamps) >= 3:
+        timestamps, values = _on_grid(timestamps, values, freq, fill, path, time_column)
     if season_length is None:
         season_length = season_for_freq(freq)
     if season_length < 1:
@@ -106,18 +130,114 @@ def load_csv(
     return SeriesData(name=name, values=values, timestamps=timestamps, freq=freq, season_length=season_length)
 
 
-def _parse_timestamps(column: pd.Series, path: Path, name: str) -> pd.DatetimeIndex:
+# Calendars whose gaps are usually closures (holidays, weekends of a daily series), not
+# missing data: their rows are taken as consecutive steps, with a warning.
+CLOSED_DAY_FREQS = ("B", "C", "D")
+
+
+def _read_other_separator(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """A one-column read may be a ';' (European, with decimal commas), tab or '|' file."""
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    try:
+        separator = csv.Sniffer().sniff(header, delimiters=";\t|").delimiter
+    except csv.Error:
+        return frame
+    try:
+        return pd.read_csv(path, sep=separator, decimal="," if separator == ";" else ".")
+    except (pd.errors.ParserError, UnicodeDecodeError):
+        return frame
+
+
+def _infer_freq(timestamps: pd.DatetimeIndex) -> str | None:
+    return pd.infer_freq(timestamps) if len(timestamps) >= 3 else None
+
+
+def _grid_freq(timestamps: pd.DatetimeIndex) -> str | None:
+    """The frequency of a calendar the timestamps lie on with some steps missing: the one
+    pandas infers from the longest evenly spaced run, if every timestamp falls on it."""
+    steps = np.diff(timestamps.asi8)
+    breaks = np.flatnonzero(steps != np.median(steps))
+    edges = np.concatenate([[-1], breaks, [len(steps)]])
+    longest = int(np.argmax(np.diff(edges)))
+    start, stop = edges[longest] + 1, edges[longest + 1] + 1
+    if stop - start < 3:
+        return None
+    candidates = {_infer_freq(timestamps[start:stop])} - {None}
+    if timestamps.dayofweek.max() < 5:
+        candidates.add("B")  # weekdays only: a run of five days is a business-day calendar
+    fitting = [
+        (len(grid), freq)
+        for freq in candidates
+        if timestamps.isin(grid := pd.date_range(timestamps[0], timestamps[-1], freq=freq)).all()
+    ]
+    return min(fitting)[1] if fitting else None
+
+
+def _on_grid(
+    timestamps: pd.DatetimeIndex, values: np.ndarray, freq: str, fill: str | None, path: Path, name: str
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Check the timestamps against the calendar of `freq`; fill missing steps when asked."""
+    try:
+        grid = pd.date_range(timestamps[0], timestamps[-1], freq=freq)
+    except ValueError as error:
+        raise DataError(f"--freq {freq!r} is not a pandas frequency ({error})") from error
+    if not timestamps.isin(grid).all():
+        off = timestamps[~timestamps.isin(grid)][0]
+        raise DataError(f"{path}: timestamp {off} in {name!r} is not on the {freq!r} calendar; check --freq")
+    missing = grid.difference(timestamps)
+    if len(missing) == 0:
+        return timestamps, values
+    if fill is not None:
+        series = pd.Series(values, index=timestamps).reindex(grid)
+        filled = series.ffill() if fill == "ffill" else series.interpolate(limit_direction="both")
+        log.warning("%s: filled %d missing %s steps (%s)", path, len(missing), freq, fill)
+        return grid, filled.to_numpy()
+    base = freq.lstrip("0123456789").split("-")[0]
+    if base in CLOSED_DAY_FREQS:
+        log.warning(
+            "%s: %d dates of the %s calendar are absent (first %s), taken as closures: rows are used as "
+            "consecutive steps; pass --fill ffill to insert them instead",
+            path,
+            len(missing),
+            freq,
+            missing[0].date(),
+        )
+        return timestamps, values
+    raise DataError(
+        f"{path}: {len(missing)} {freq!r} steps are missing from {name!r} (first: {missing[0]}); "
+        f"add the rows or pass --fill {'|'.join(FILL_METHODS)} to fill them"
+    )
+
+
+def _to_datetime(column: pd.Series, dayfirst: bool) -> pd.Series:
+    with warnings.catch_warnings():
+        # "could not infer format" and mixed-offset notices: a per-element parse is what a
+        # free-form CSV needs, and mixed offsets are handled below
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        parsed = pd.to_datetime(column, errors="coerce", dayfirst=dayfirst)
+    if parsed.dtype == object:
+        # mixed UTC offsets (a daylight-saving change): one time line, in UTC
+        parsed = pd.to_datetime(column, errors="coerce", dayfirst=dayfirst, utc=True)
+    return parsed
+
+
+def _parse_timestamps(column: pd.Series, path: Path, name: str, dayfirst: bool = False) -> pd.DatetimeIndex:
     if pd.api.types.is_numeric_dtype(column):
         # pandas would read numbers as nanoseconds since 1970; whole numbers here are years
         whole = column.dropna()
         if not (whole == whole.round()).all() or not whole.between(1, 9999).all():
             raise DataError(
-                f"{path}: column {name!r} is numeric; give dates (e.g. 2024-01-31) or whole years (e.g. 1987)"
+                f"{path}: column {name!r} is numeric; give dates (e.g. 2024-01-31) or whole years (e.g. 1987), "
+                "or name the columns with --time-column and --value-column"
             )
         column = column.astype("Int64").astype(str).str.zfill(4)
         parsed = pd.to_datetime(column, format="%Y", errors="coerce")
     else:
-        parsed = pd.to_datetime(column, errors="coerce")
+        parsed = _to_datetime(column, dayfirst)
+        if not dayfirst and parsed.isna().any() and not _to_datetime(column, True).isna().any():
+            parsed = _to_datetime(column, True)  # 13/01/2021: the day comes first
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         raise DataError(

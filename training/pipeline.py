@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import lightning as L
@@ -25,7 +25,7 @@ from models.artifact import ForecasterArtifact
 from models.scaling import WindowScaler
 from training.backtest import Backtest, mase_scale, plot_backtest, run_backtest
 from training.config import MIN_TRAIN_WINDOWS, TrainConfig
-from training.data import SeriesData, load_csv
+from training.data import DataError, SeriesData, load_csv
 from training.datamodule import WindowDataModule
 from training.module import ForecastModule, ridge_fit, select_ridge
 from training.registry import configure_tracking, log_and_register, promote_best
@@ -72,6 +72,11 @@ def fit_artifact(
     values = series.values
     fit_end = len(values) - config.test_size
     train_end = fit_end - config.val_size
+    if mase_scale(values[:train_end], config.season_length) == 0:
+        raise DataError(
+            f"series {series.name!r} is constant over its training part (the first {train_end} points): "
+            "there is nothing to learn and no error scale to validate against"
+        )
     scaler = WindowScaler.fit(values[:train_end], config.season_length, config.transform)
     datamodule = _datamodule(config, values[:fit_end], config.val_size)
     network_config = config.network_config()
@@ -217,7 +222,22 @@ def train(
 ) -> TrainResult:
     started = time.perf_counter()
     series = load_series(config)
+    requested_horizon = config.horizon
     config = config.resolve(series)
+    default_horizon = series.season_length if series.season_length > 1 else 5
+    if requested_horizon is None and config.horizon < default_horizon:
+        log.warning(
+            "%s: %d points are too few for the default horizon %d; trained for horizon %d "
+            "(longer forecasts are extended recursively)",
+            config.name,
+            len(series),
+            default_horizon,
+            config.horizon,
+        )
+    if config.transform == "auto" and np.any(series.values <= 0):
+        # the log scale is chosen on the training part, but the served model must take the
+        # stored series as its history: one that turns non-positive later cannot be logged
+        config = replace(config, transform="none")
     configure_tracking(tracking_uri)
     with mlflow.start_run(run_name=f"{config.name}-{config.cell}") as run:
         logger = MLFlowLogger(run_id=run.info.run_id, tracking_uri=mlflow.get_tracking_uri())
