@@ -138,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_summary(results: list[TrainResult], seconds: float) -> None:
+    width = max([len(result.name) for result in results] + [10]) + 2
     print(
-        f"\n{'series':<12}{'cell':<10}{'version':<9}{'champion':<10}{'val MASE':>9}  test MASE (model / snaive)  seconds"
+        f"\n{'series':<{width}}{'cell':<10}{'version':<9}{'champion':<10}{'val MASE':>9}  test MASE (model / snaive)  seconds"
     )
     for result in results:
         tests = "  ".join(
@@ -147,7 +148,7 @@ def print_summary(results: list[TrainResult], seconds: float) -> None:
             for h, bt in result.backtests.items()
         )
         print(
-            f"{result.name:<12}{result.cell:<10}{result.version or '-':<9}{result.champion or '-':<10}"
+            f"{result.name:<{width}}{result.cell:<10}{result.version or '-':<9}{result.champion or '-':<10}"
             f"{result.val_mase:>9.3f}  {tests}  {result.seconds:.1f}"
         )
     print(f"trained {len(results)} model(s) in {seconds:.1f} s")
