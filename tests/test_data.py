@@ -342,3 +342,9 @@ def test_integer_years_are_years_or_refused(make_series, write_csv):
         assert "year" in str(error)
     else:
         assert list(series.timestamps.year) == list(range(1900, 1960))
+
+
+def test_two_years_of_weekly_data_train_with_defaults(make_series, make_frame, write_csv, tiny):
+    """104 weekly points cannot afford a 52-week context: context gives way before failing."""
+    path = write_csv(make_frame(make_series(104, season=52), freq="W-SUN"))
+    _short_monthly_trains(TrainConfig(name="weekly", data=str(path), **tiny), path, "weekly")

@@ -28,6 +28,7 @@ DEFAULT_CELLS = ("lstm", "gru")
 MIN_TRAIN_WINDOWS = 16
 LONG_SERIES_SEASONS = 50
 MAX_RECURRENT_STEPS = 24
+SHORTEST_SEASON_CONTEXT = 12
 
 
 @dataclass
@@ -155,7 +156,13 @@ class TrainConfig:
         ):
             test = test - 1 if self.test_size is None and test > horizon else test
             val = val - 1 if self.val_size is None and val > horizon else val
-        while self.context_length is None and context > max(horizon, m, 4) and windows() < MIN_TRAIN_WINDOWS:
+        # a short series gives up context down to one season, or to a year of a monthly series
+        # when the season is longer (two years of weekly data cannot afford 52 weeks of context)
+        while (
+            self.context_length is None
+            and context > max(horizon, min(m, SHORTEST_SEASON_CONTEXT), 4)
+            and windows() < MIN_TRAIN_WINDOWS
+        ):
             context -= 1
         if windows() < MIN_TRAIN_WINDOWS:
             needed = test + val + context + horizon - 1 + MIN_TRAIN_WINDOWS
