@@ -10,8 +10,10 @@ import pytest
 import torch
 
 from models.scaling import WindowScaler
+from training.config import TrainConfig
+from training.data import load_csv
 from training.datamodule import WindowDataModule
-from training.pipeline import fit_artifact
+from training.pipeline import RIDGE_FOLDS, _ridge_folds, fit_artifact
 
 OFFSET = 1000.0  # value = OFFSET + position, so every value names where it came from
 N, TEST, VAL, CONTEXT, HORIZON = 120, 20, 24, 16, 6
@@ -119,10 +121,23 @@ def test_changing_the_validation_part_does_not_change_the_scaler(tiny_fit):
     assert not torch.equal(refit.calibration, baseline.calibration)
 
 
-def test_calibration_comes_from_the_validation_windows(tiny_fit):
-    config, _, artifact = tiny_fit
-    assert artifact.calibration.shape == (config.val_size - config.horizon + 1, config.horizon)
+def test_calibration_comes_from_the_validation_windows_and_older_folds(tiny_fit):
+    """The network's validation errors, then the ridge's held-out errors on the older
+    rolling-origin folds (each as many windows as the validation part holds)."""
+    config, series, artifact = tiny_fit
+    windows = config.val_size - config.horizon + 1
+    folds = len(_ridge_folds(config, artifact.scaler, series.values[: len(series) - config.test_size]))
+    assert artifact.calibration.shape == (folds * windows, config.horizon)
     assert (artifact.calibration >= 0).all()
+
+
+def test_a_longer_series_calibrates_on_every_fold(make_series, make_frame, write_csv, tiny):
+    path = write_csv(make_frame(make_series(400)))
+    series = load_csv(path, "longer")
+    config = TrainConfig(name="longer", data=str(path), **tiny).resolve(series)
+    artifact = fit_artifact(config, series, logger=None, progress=False)
+    windows = config.val_size - config.horizon + 1
+    assert artifact.calibration.shape == (RIDGE_FOLDS * windows, config.horizon)
 
 
 @pytest.mark.parametrize(("floor", "cap", "expected"), [(0, 64, 55), (200, 1000, 200), (200, 64, 64)])

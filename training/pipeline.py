@@ -65,7 +65,8 @@ def fit_artifact(
     """Train on everything before the test part.
 
     Phase 1 trains on the train part with early stopping on the validation part; its
-    validation errors give the calibration residuals and the validation score. With
+    validation errors give the validation score and the calibration residuals, to which
+    the ridge skip's held-out errors on the older rolling-origin folds are added. With
     `config.refit`, phase 2 retrains from the same seed on train + validation for the
     number of epochs phase 1 found best, and that network is served.
     """
@@ -81,9 +82,16 @@ def fit_artifact(
     datamodule = _datamodule(config, values[:fit_end], config.val_size)
     network_config = config.network_config()
     skip = None
+    earlier_residuals: list[torch.Tensor] = []
     if config.linear_skip and config.skip_init == "ridge":
-        skip, _ = select_ridge(_ridge_folds(config, scaler, values[:fit_end]))
+        folds = _ridge_folds(config, scaler, values[:fit_end])
+        skip, _ = select_ridge(folds)
         initial = ridge_fit(*_normalised_pairs(scaler, datamodule.train), skip)
+        # the older folds' held-out errors of the chosen ridge: more calibration windows,
+        # from earlier origins, for series whose validation part holds only a dozen
+        for fit, (z, target) in folds[1:]:
+            weight, bias = ridge_fit(*fit, skip)
+            earlier_residuals.append((z @ weight.T + bias - target).abs())
     else:
         initial = None
     module, best_epoch = _fit(config, network_config, scaler, datamodule, initial, logger, progress, None)
@@ -91,6 +99,7 @@ def fit_artifact(
     calibration, val_mase = _validation_errors(
         network, scaler, datamodule, mase_scale(values[:train_end], config.season_length)
     )
+    calibration = torch.cat([calibration, *earlier_residuals])
     if config.refit:
         full = _datamodule(config, values[:fit_end], 0)
         if skip is not None:
