@@ -88,6 +88,8 @@ def load_csv(
 ) -> SeriesData:
     """Read a CSV with a header; by default the first column is time and the second the value."""
     path = Path(path)
+    if fill is not None and fill not in FILL_METHODS:
+        raise DataError(f"fill must be one of {FILL_METHODS}, got {fill!r}")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     try:
@@ -277,8 +279,6 @@ def _parse_values(column: pd.Series, path: Path, name: str, fill: str | None) ->
                 f"{path}: column {name!r} has {len(missing)} missing or non-finite values "
                 f"(first at data row {missing[0] + 1}); clean the file or pass --fill {'|'.join(FILL_METHODS)}"
             )
-        if fill not in FILL_METHODS:
-            raise DataError(f"fill must be one of {FILL_METHODS}, got {fill!r}")
         series = pd.Series(values)
         filled = series.ffill() if fill == "ffill" else series.interpolate(limit_direction="both")
         values = filled.bfill().to_numpy()
