@@ -29,7 +29,7 @@ def _add_months(moment: datetime, months: int, month_end: bool) -> datetime:
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
     last_day = calendar.monthrange(year, month)[1]
-    day = last_day if month_end else min(moment.day, last_day)
+    day = last_day if month_end else 1
     return moment.replace(year=year, month=month, day=day)
 
 
