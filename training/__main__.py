@@ -11,13 +11,14 @@ import argparse
 import logging
 import sys
 import time
-
-from mlflow.exceptions import MlflowException
+from typing import TYPE_CHECKING
 
 from models.network import CELLS, HEADS
-from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig
+from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_series
 from training.data import FILL_METHODS, DataError
-from training.pipeline import TrainResult, train
+
+if TYPE_CHECKING:
+    from training.pipeline import TrainResult
 
 OVERRIDES = {
     "horizon": int,
@@ -107,9 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         configs = build_configs(args)
+        if args.csv:  # every cell trains on the same file: check it once, before the heavy imports
+            configs[0].resolve(load_series(configs[0]))
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    # Lightning and MLflow take seconds to import: a bad file or option is refused before
+    from mlflow.exceptions import MlflowException
+
+    from training.pipeline import train
+
     if args.if_missing:
         from training.registry import configure_tracking, has_champion
 

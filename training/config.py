@@ -12,7 +12,7 @@ import yaml
 
 from models.artifact import MODEL_NAME_PATTERN
 from models.network import ForecasterConfig
-from training.data import DataError, SeriesData
+from training.data import DataError, SeriesData, load_csv
 
 # The built-in configs/ and data/ (config files name their data relative to this root): the
 # top of the source tree in a checkout or an editable install, training/builtin/ inside an
@@ -200,3 +200,15 @@ class TrainConfig:
             ensemble_size=self.ensemble_size,
             patch_length=self.patch_length or 1,
         )
+
+
+def load_series(config: TrainConfig) -> SeriesData:
+    return load_csv(
+        config.data,
+        config.name,
+        time_column=config.time_column,
+        value_column=config.value_column,
+        freq=config.freq,
+        season_length=config.season_length,
+        fill=config.fill,
+    )

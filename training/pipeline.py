@@ -24,8 +24,8 @@ from lightning.pytorch.loggers import MLFlowLogger
 from models.artifact import ForecasterArtifact
 from models.scaling import WindowScaler
 from training.backtest import Backtest, mase_scale, plot_backtest, run_backtest
-from training.config import MIN_TRAIN_WINDOWS, TrainConfig
-from training.data import DataError, SeriesData, load_csv
+from training.config import MIN_TRAIN_WINDOWS, TrainConfig, load_series
+from training.data import DataError, SeriesData
 from training.datamodule import WindowDataModule
 from training.module import ForecastModule, ridge_fit, select_ridge
 from training.registry import configure_tracking, log_and_register, promote_best
@@ -45,18 +45,6 @@ class TrainResult:
     backtests: dict[int, Backtest]
     artifact: ForecasterArtifact
     seconds: float
-
-
-def load_series(config: TrainConfig) -> SeriesData:
-    return load_csv(
-        config.data,
-        config.name,
-        time_column=config.time_column,
-        value_column=config.value_column,
-        freq=config.freq,
-        season_length=config.season_length,
-        fill=config.fill,
-    )
 
 
 def fit_artifact(
