@@ -91,12 +91,7 @@ async def get_store(request: Request) -> ModelStore:
     return request.app.state.store
 
 
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 StoreDep = Annotated[ModelStore, Depends(get_store)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def require_api_key(

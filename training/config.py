@@ -4,6 +4,7 @@ defaults derived from the series itself so a user CSV trains without tuning.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -13,6 +14,8 @@ import yaml
 from models.artifact import MODEL_NAME_PATTERN
 from models.network import ForecasterConfig
 from training.data import DataError, SeriesData, load_csv
+
+log = logging.getLogger(__name__)
 
 # The built-in configs/ and data/ (config files name their data relative to this root): the
 # top of the source tree in a checkout or an editable install, training/builtin/ inside an
@@ -122,15 +125,27 @@ class TrainConfig:
             if value is not None and value < 1:
                 raise DataError(f"--{option.replace('_', '-')} must be >= 1, got {value}")
         m = series.season_length
-        horizon = self.horizon or (m if m > 1 else 5)
-        shortest = max(1, horizon // 4)  # below a quarter season the default forecast is not worth having
+        default = self.horizon or (m if m > 1 else 5)
+        shortest = max(1, default // 4)  # below a quarter season the default forecast is not worth having
+        horizon = default
         while True:
             try:
-                return self._resolve_for_horizon(series, horizon)
+                resolved = self._resolve_for_horizon(series, horizon)
             except DataError:
                 if self.horizon is not None or horizon // 2 < shortest:
                     raise
                 horizon //= 2
+                continue
+            if horizon < default:
+                log.warning(
+                    "%s: %d points are too few for the default horizon %d; trained for horizon %d "
+                    "(longer forecasts are extended recursively)",
+                    self.name,
+                    len(series),
+                    default,
+                    horizon,
+                )
+            return resolved
 
     def _resolve_for_horizon(self, series: SeriesData, horizon: int) -> TrainConfig:
         m = series.season_length

@@ -114,8 +114,8 @@ def load_csv(
         # evenly spaced timestamps, that was the file's convention
         with contextlib.suppress(DataError):
             day_first = _parse_timestamps(frame[time_column], path, time_column, dayfirst=True)
-            if _infer_freq(day_first) is not None:
-                timestamps, freq = day_first, _infer_freq(day_first)
+            if (day_first_freq := _infer_freq(day_first)) is not None:
+                timestamps, freq = day_first, day_first_freq
     if freq is None and len(timestamps) >= 3:
         freq = _grid_freq(timestamps)
         if freq is None:
@@ -184,8 +184,9 @@ def _on_grid(
         grid = pd.date_range(timestamps[0], timestamps[-1], freq=freq)
     except ValueError as error:
         raise DataError(f"--freq {freq!r} is not a pandas frequency ({error})") from error
-    if not timestamps.isin(grid).all():
-        off = timestamps[~timestamps.isin(grid)][0]
+    on_grid = timestamps.isin(grid)
+    if not on_grid.all():
+        off = timestamps[~on_grid][0]
         raise DataError(f"{path}: timestamp {off} in {name!r} is not on the {freq!r} calendar; check --freq")
     missing = grid.difference(timestamps)
     if len(missing) == 0:
@@ -238,8 +239,10 @@ def _parse_timestamps(column: pd.Series, path: Path, name: str, dayfirst: bool =
         parsed = pd.to_datetime(column, format="%Y", errors="coerce")
     else:
         parsed = _to_datetime(column, dayfirst)
-        if not dayfirst and parsed.isna().any() and not _to_datetime(column, True).isna().any():
-            parsed = _to_datetime(column, True)  # 13/01/2021: the day comes first
+        if not dayfirst and parsed.isna().any():
+            day_first = _to_datetime(column, True)
+            if not day_first.isna().any():
+                parsed = day_first  # 13/01/2021: the day comes first
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         raise DataError(

@@ -61,7 +61,8 @@ def fit_artifact(
     values = series.values
     fit_end = len(values) - config.test_size
     train_end = fit_end - config.val_size
-    if mase_scale(values[:train_end], config.season_length) == 0:
+    scale = mase_scale(values[:train_end], config.season_length)
+    if scale == 0:
         raise DataError(
             f"series {series.name!r} is constant over its training part (the first {train_end} points): "
             "there is nothing to learn and no error scale to validate against"
@@ -84,9 +85,7 @@ def fit_artifact(
         initial = None
     module, best_epoch = _fit(config, network_config, scaler, datamodule, initial, logger, progress, None)
     network = module.network.eval()
-    calibration, val_mase = _validation_errors(
-        network, scaler, datamodule, mase_scale(values[:train_end], config.season_length)
-    )
+    calibration, val_mase = _validation_errors(network, scaler, datamodule, scale)
     calibration = torch.cat([calibration, *earlier_residuals])
     if config.refit:
         full = _datamodule(config, values[:fit_end], 0)
@@ -219,18 +218,7 @@ def train(
 ) -> TrainResult:
     started = time.perf_counter()
     series = load_series(config)
-    requested_horizon = config.horizon
     config = config.resolve(series)
-    default_horizon = series.season_length if series.season_length > 1 else 5
-    if requested_horizon is None and config.horizon < default_horizon:
-        log.warning(
-            "%s: %d points are too few for the default horizon %d; trained for horizon %d "
-            "(longer forecasts are extended recursively)",
-            config.name,
-            len(series),
-            default_horizon,
-            config.horizon,
-        )
     if config.transform == "auto" and np.any(series.values <= 0):
         # the log scale is chosen on the training part, but the served model must take the
         # stored series as its history: one that turns non-positive later cannot be logged
