@@ -62,6 +62,11 @@ class ForecasterArtifact:
         return self.config.context_length
 
     @property
+    def lookback(self) -> int:
+        """The latest values a forecast reads: the context, and the seasonal profile's seasons."""
+        return self.scaler.lookback(self.config.context_length)
+
+    @property
     def max_horizon(self) -> int:
         return self.config.horizon * MAX_HORIZON_MULTIPLE
 
@@ -69,22 +74,23 @@ class ForecasterArtifact:
     def requires_positive(self) -> bool:
         return self.scaler.log
 
-    def normalised_forecast(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """context [B, context_length] -> (ensemble-mean z forecast [B, H], level, scale)."""
-        z, level, scale = self.scaler.encode(context)
+    def normalised_forecast(self, history: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """history [B, T >= context_length] -> (ensemble-mean z forecast [B, H], level, scale)."""
+        z, level, scale = self.scaler.encode(history, self.config.context_length)
         return self._ensemble_mean(z), level, scale
 
     def predict(self, history: torch.Tensor, horizon: int, levels: Sequence[float] = ()) -> Forecast:
         """history [B, T >= min_history] in original units -> forecasts for `horizon` steps.
 
-        Beyond the trained horizon H the forecast is extended recursively, feeding the
-        network its own output; interval widths there grow with sqrt(step / H).
+        Rows of different lengths are left-padded with NaN; only the last `lookback` values
+        are read. Beyond the trained horizon H the forecast is extended recursively, feeding
+        the network its own output; interval widths there grow with sqrt(step / H).
         """
         if history.ndim != 2 or history.shape[1] < self.min_history:
             raise ValueError(f"history must be [batch, >= {self.min_history}], got {tuple(history.shape)}")
         if not 1 <= horizon <= self.max_horizon:
             raise ValueError(f"horizon must be in [1, {self.max_horizon}], got {horizon}")
-        context = history[:, -self.min_history :].to(torch.float32)
+        context = history[:, -self.lookback :].to(torch.float32)
         steps: list[torch.Tensor] = []
         with torch.inference_mode():
             z, level0, scale0 = self.normalised_forecast(context)
@@ -92,7 +98,7 @@ class ForecasterArtifact:
             steps.append(point)
             produced = point.shape[1]
             while produced < horizon:
-                context = torch.cat([context, point], dim=1)[:, -self.min_history :]
+                context = torch.cat([context, point], dim=1)[:, -self.lookback :]
                 z, level, scale = self.normalised_forecast(context)
                 point = self.scaler.decode(z, level, scale)
                 steps.append(point)
@@ -149,6 +155,16 @@ class ForecasterArtifact:
             calibration=calibration["abs_residuals"],
             metadata=document["metadata"],
         )
+
+
+def left_padded(histories: Sequence[Sequence[float]]) -> torch.Tensor:
+    """Histories of different lengths -> one [B, T] tensor, NaN-padded on the left."""
+    width = max(len(history) for history in histories)
+    batch = torch.full((len(histories), width), torch.nan, dtype=torch.float32)
+    for row, history in zip(batch, histories, strict=True):
+        if history:
+            row[width - len(history) :] = torch.tensor(history, dtype=torch.float32)
+    return batch
 
 
 def interval_coverage(lower: torch.Tensor, upper: torch.Tensor, actual: torch.Tensor) -> float:

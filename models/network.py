@@ -1,5 +1,5 @@
-"""The forecasting network: a stacked recurrent encoder over the normalised context window
-and a head that emits the next H steps.
+"""The forecasting network: a stacked recurrent encoder over the normalised input (the
+optional seasonal profile, then the context window) and a head that emits the next H steps.
 
 Inputs and outputs live in the window-normalised space of `models.scaling`; the artifact
 wraps this module with the scaler. A config dataclass holds every architectural choice so
@@ -40,6 +40,8 @@ class ForecasterConfig:
     # recurrent step per patch, SegRNN-style): a long context costs T / patch_length steps.
     # The oldest T mod patch_length values reach the outputs through the linear skip only.
     patch_length: int = 1
+    # Input values before the context: the seasonal profile of `models.scaling` (0 = none).
+    profile_length: int = 0
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -56,10 +58,17 @@ class ForecasterConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.profile_length < 0:
+            raise ValueError(f"profile_length must be >= 0, got {self.profile_length}")
         if self.patch_length > self.context_length:
             raise ValueError(f"patch_length {self.patch_length} exceeds context_length {self.context_length}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def input_length(self) -> int:
+        """Length T of the network input: profile, then context."""
+        return self.profile_length + self.context_length
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -128,7 +137,7 @@ class RecurrentNetwork(nn.Module):
         else:
             self.decoder = recurrent_stack(config.cell, 1, width, config.num_layers, config.dropout, False)
             self.head = nn.Linear(width, 1)
-        self.skip = nn.Linear(config.context_length, config.horizon) if config.linear_skip else None
+        self.skip = nn.Linear(config.input_length, config.horizon) if config.linear_skip else None
         if self.skip is not None:
             # the recurrent part starts as a zero correction on top of the linear skip, which
             # training initialises with a closed-form ridge fit (see `Forecaster.set_linear_skip`)
@@ -136,7 +145,7 @@ class RecurrentNetwork(nn.Module):
             nn.init.zeros_(self.head.bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """z [B, T] (T = context_length) -> [B, H]."""
+        """z [B, T] (T = input_length) -> [B, H]."""
         encoded, state = self.encoder(to_patches(z, self.config.patch_length))
         if self.config.head == "direct":
             out = self.head(self.dropout(self._last_step(encoded)))

@@ -4,6 +4,13 @@ Each context window is expressed relative to its own level (mean of its last sea
 scale (mean absolute step), so one network serves series of any magnitude and the loss
 is comparable to MASE. Only the log decision and a floor for the scale are fitted, on
 training data alone, and both are stored in the artifact as plain JSON.
+
+A window normalised by its own level no longer knows where it sits relative to the
+series' long-run seasonal shape, which is what ETS estimates from every past season. With
+`profile_seasons`, the network input starts with a *seasonal profile*: the per-phase mean of
+up to that many seasons of history, in the same normalised units, placed as the season just
+before the context. A request with only the context gets a two-season profile; a longer
+history (up to `lookback` values) gives the smoother one training saw.
 """
 
 from __future__ import annotations
@@ -21,9 +28,12 @@ class WindowScaler:
     log: bool
     season_length: int
     min_scale: float
+    profile_seasons: int = 0
 
     @classmethod
-    def fit(cls, train: np.ndarray, season_length: int, transform: str = "auto") -> WindowScaler:
+    def fit(
+        cls, train: np.ndarray, season_length: int, transform: str = "auto", profile_seasons: int = 0
+    ) -> WindowScaler:
         """Decide the transform and the scale floor from the training part only."""
         if transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
@@ -33,7 +43,22 @@ class WindowScaler:
         log = transform == "log" or (transform == "auto" and positive)
         values = np.log(train) if log else np.asarray(train, dtype=np.float64)
         typical_step = float(np.mean(np.abs(np.diff(values)))) if len(values) > 1 else 1.0
-        return cls(log=log, season_length=season_length, min_scale=max(0.1 * typical_step, 1e-8))
+        return cls(
+            log=log,
+            season_length=season_length,
+            min_scale=max(0.1 * typical_step, 1e-8),
+            # a series without a season has no profile: its "per-phase mean" is the mean of all history
+            profile_seasons=profile_seasons if season_length > 1 else 0,
+        )
+
+    @property
+    def profile_length(self) -> int:
+        """Number of profile values the network input starts with (one season, or none)."""
+        return self.season_length if self.profile_seasons else 0
+
+    def lookback(self, context_length: int) -> int:
+        """How many of the latest values the input is built from (more are ignored)."""
+        return max(context_length, self.profile_seasons * self.season_length)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,16 +69,60 @@ class WindowScaler:
     def inverse(self, values: torch.Tensor) -> torch.Tensor:
         return torch.exp(values) if self.log else values
 
-    def encode(self, history: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """history [B, T] in original units -> (z [B, T], level [B, 1], scale [B, 1])."""
+    def encode(
+        self, history: torch.Tensor, context_length: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """history [B, T >= context_length] in original units, NaN where a row has no value
+        (left padding; the last `context_length` must be finite) -> (network input
+        z [B, profile_length + context_length], level [B, 1], scale [B, 1])."""
         u = self.transform(history)
-        level = u[:, -min(self.season_length, u.shape[1]) :].mean(dim=1, keepdim=True)
-        if u.shape[1] > 1:
-            scale = (u[:, 1:] - u[:, :-1]).abs().mean(dim=1, keepdim=True)
+        context = u[:, -context_length:]
+        level = context[:, -min(self.season_length, context_length) :].mean(dim=1, keepdim=True)
+        if context_length > 1:
+            scale = (context[:, 1:] - context[:, :-1]).abs().mean(dim=1, keepdim=True)
         else:
             scale = torch.zeros_like(level)
         scale = scale.clamp_min(self.min_scale)
-        return (u - level) / scale, level, scale
+        z = (context - level) / scale
+        if not self.profile_length:
+            return z, level, scale
+        # a phase the history never reached sits at the level
+        profile = ((self._seasonal_profile(u, context_length) - level) / scale).nan_to_num(0.0)
+        return torch.cat([profile, z], dim=1), level, scale
+
+    def _seasonal_profile(self, u: torch.Tensor, context_length: int) -> torch.Tensor:
+        """The season before the context, rebuilt from up to `profile_seasons` whole seasons of
+        u [B, T]: a line through the season means (level and trend) plus the mean seasonal
+        shape (each season's deviations from its own mean, averaged). Slot p of the result
+        stands at time end - context_length - m + p.
+
+        Both parts are unbiased whatever the number of seasons, so a short history gives a
+        noisier profile, not a shifted one (a plain per-phase mean of a trending series sits
+        lower the more seasons it averages).
+        """
+        m = self.season_length
+        seasons = min(u.shape[1], self.profile_seasons * m) // m
+        if seasons == 0:
+            return torch.full((len(u), m), torch.nan, dtype=u.dtype)
+        blocks = u[:, u.shape[1] - seasons * m :].reshape(len(u), seasons, m)  # oldest first
+        whole = torch.isfinite(blocks).all(dim=2)  # padding or a value <= 0 under the log
+        weight = whole.to(u.dtype)
+        count = weight.sum(dim=1, keepdim=True)
+        means = torch.where(whole, blocks.mean(dim=2), 0.0)
+        deviations = torch.where(whole[..., None], blocks - means[..., None], 0.0)
+        shape = deviations.sum(dim=1) / count.clamp_min(1.0)  # slot q: phase of end - m + q
+        position = torch.arange(seasons, dtype=u.dtype)
+        centre = (weight * position).sum(dim=1, keepdim=True) / count.clamp_min(1.0)
+        mean = means.sum(dim=1, keepdim=True) / count.clamp_min(1.0)
+        spread = (weight * (position - centre) ** 2).sum(dim=1, keepdim=True)
+        covariance = (weight * (position - centre) * (means - mean)).sum(dim=1, keepdim=True)
+        slope = torch.where(spread > 0, covariance / spread.clamp_min(1e-12), 0.0)  # per season
+        # slot p lies in the season (aligned like the blocks) `back` seasons before the newest
+        slots = torch.arange(m)
+        back = (context_length - slots + (slots - context_length) % m) // m
+        at = (seasons - 1 - back).to(u.dtype)
+        profile = mean + slope * (at - centre) + shape.roll(context_length % m, dims=1)
+        return torch.where(count > 0, profile, torch.nan)
 
     def normalise(self, values: torch.Tensor, level: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         """Targets in original units -> the window's normalised space (for the loss)."""

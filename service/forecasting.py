@@ -7,6 +7,7 @@ from datetime import datetime
 
 import torch
 
+from models.artifact import left_padded
 from service.calendar import future_timestamps
 from service.schemas import ForecastRequest
 from service.store import LoadedModel
@@ -54,15 +55,16 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
             raise RequestProblem(
                 loc, f"history has {len(history)} values; this model needs at least {context}", "too_short"
             )
-        window = history[-context:]
-        if artifact.requires_positive and min(window) <= 0:
+        if artifact.requires_positive and min(history[-context:]) <= 0:
             raise RequestProblem(
                 loc,
                 f"this model forecasts on a log scale: the last {context} values must all be > 0",
                 "greater_than",
             )
-        rows.append(window)
-    prediction = artifact.predict(torch.tensor(rows, dtype=torch.float32), request.horizon, request.level)
+        rows.append(history[-artifact.lookback :])
+    same_length = len({len(row) for row in rows}) == 1
+    batch = torch.tensor(rows, dtype=torch.float32) if same_length else left_padded(rows)
+    prediction = artifact.predict(batch, request.horizon, request.level)
     tensors = [prediction.point, *(bound for pair in prediction.intervals.values() for bound in pair)]
     if not all(bool(torch.isfinite(tensor).all()) for tensor in tensors):
         raise RequestProblem(

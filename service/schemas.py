@@ -109,6 +109,7 @@ class ModelInfo(BaseModel):
     trained_horizon: int
     max_horizon: int
     min_history: int
+    lookback: int = Field(description="history values a forecast reads; a longer history is cut to these")
     log_transform: bool
     freq: str | None
     season_length: int

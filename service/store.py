@@ -47,6 +47,7 @@ class LoadedModel:
             trained_horizon=config.horizon,
             max_horizon=self.artifact.max_horizon,
             min_history=self.artifact.min_history,
+            lookback=self.artifact.lookback,
             log_transform=self.artifact.requires_positive,
             freq=metadata.get("freq"),
             season_length=int(metadata.get("season_length", 1)),

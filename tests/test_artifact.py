@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.artifact import CALIBRATION_FILE, CONFIG_FILE, WEIGHTS_FILE, ForecasterArtifact
+from models.artifact import CALIBRATION_FILE, CONFIG_FILE, WEIGHTS_FILE, ForecasterArtifact, left_padded
 from models.network import Forecaster, ForecasterConfig
 from models.scaling import WindowScaler
 
@@ -30,13 +30,18 @@ class Payload:
         return (_touch, (self.path,))
 
 
-@pytest.fixture
-def artifact(make_series) -> ForecasterArtifact:
+@pytest.fixture(params=[0, 3], ids=["no-profile", "profile"])
+def artifact(make_series, request) -> ForecasterArtifact:
     torch.manual_seed(0)
+    scaler = WindowScaler.fit(make_series(60), season_length=12, profile_seasons=request.param)
     config = ForecasterConfig(
-        context_length=CONTEXT, horizon=HORIZON, cell="gru", hidden_size=8, ensemble_size=2
+        context_length=CONTEXT,
+        horizon=HORIZON,
+        cell="gru",
+        hidden_size=8,
+        ensemble_size=2,
+        profile_length=scaler.profile_length,
     )
-    scaler = WindowScaler.fit(make_series(60), season_length=12)
     calibration = torch.rand(20, HORIZON)
     metadata = {"name": "toy", "freq": "MS", "season_length": 12, "val_mase": 0.5}
     return ForecasterArtifact(config, scaler, Forecaster(config), calibration, metadata)
@@ -103,9 +108,20 @@ def test_intervals_contain_the_point_and_widen_with_level(artifact, history):
     assert artifact.requires_positive and (lower95 > 0).all()
 
 
-def test_only_the_last_context_values_matter(artifact, history):
+def test_only_the_last_lookback_values_matter(artifact, history):
+    assert artifact.lookback == (36 if artifact.scaler.profile_seasons else CONTEXT) <= history.shape[1]
     longer = torch.cat([torch.full((2, 30), 1e6), history], dim=1)
     assert torch.equal(artifact.predict(history, HORIZON).point, artifact.predict(longer, HORIZON).point)
+
+
+def test_rows_of_different_lengths_forecast_as_they_would_alone(artifact, history):
+    rows = [history[0, -CONTEXT:].tolist(), history[1].tolist()]
+    batched = artifact.predict(left_padded(rows), HORIZON, LEVELS)
+    for i, row in enumerate(rows):
+        alone = artifact.predict(torch.tensor([row]), HORIZON, LEVELS)
+        torch.testing.assert_close(batched.point[i : i + 1], alone.point, atol=1e-5, rtol=1e-5)
+        for level in LEVELS:
+            torch.testing.assert_close(batched.intervals[level][1][i : i + 1], alone.intervals[level][1])
 
 
 def test_batch_forecast_equals_single_forecasts(artifact, history):

@@ -52,7 +52,9 @@ def test_forecast_matches_in_process_model(server, trained_store, artifact, hori
 
 
 def test_batch_equals_single_requests(server, trained_store, artifact):
-    histories = {f"s{i}": history_of(artifact, i) for i in range(4)}
+    # different lengths, all between min_history and lookback: each row has its own seasonal profile
+    assert artifact.min_history + 30 < len(artifact.metadata["tail"]) <= artifact.lookback
+    histories = {f"s{i}": history_of(artifact, i)[10 * i :] for i in range(4)}
     batch = post(
         server,
         {

@@ -70,6 +70,21 @@ def test_windows_are_contiguous(datamodule, split):
     assert (np.diff(window, axis=1) == 1).all()
 
 
+def test_a_longer_lookback_pads_the_first_windows_with_nan():
+    values = OFFSET + np.arange(N, dtype=np.float64)
+    lookback = CONTEXT + 10
+    windows = WindowDataModule(values[:FIT_END], CONTEXT, HORIZON, VAL, 16, 64, lookback=lookback)
+    plain = WindowDataModule(values[:FIT_END], CONTEXT, HORIZON, VAL, 16, 64)
+    history, target = windows.train.tensors
+    assert history.shape == (len(plain.train), lookback)
+    assert torch.equal(target, plain.train.tensors[1])
+    assert torch.equal(history[:, -CONTEXT:], plain.train.tensors[0])
+    # the first window has exactly the context; later ones more, up to the lookback
+    real = (~torch.isnan(history)).sum(dim=1)
+    assert real[0] == CONTEXT and real[10] == lookback and (real[10:] == lookback).all()
+    assert (np.diff(positions(history[-1])) == 1).all()
+
+
 def test_no_window_contains_a_test_value(datamodule):
     for dataset in (datamodule.train, datamodule.val):
         for tensor in dataset.tensors:
@@ -92,7 +107,9 @@ def _same_network(a, b) -> bool:
 def test_scaler_is_fitted_on_the_train_part_only(tiny_fit):
     config, series, artifact = tiny_fit
     train_end = len(series) - config.test_size - config.val_size
-    expected = WindowScaler.fit(series.values[:train_end], config.season_length, config.transform)
+    expected = WindowScaler.fit(
+        series.values[:train_end], config.season_length, config.transform, config.profile_seasons
+    )
     assert artifact.scaler == expected
 
 

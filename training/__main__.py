@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 OVERRIDES = {
     "horizon": int,
     "context_length": int,
+    "profile_seasons": int,
     "hidden_size": int,
     "num_layers": int,
     "dropout": float,

@@ -97,7 +97,11 @@ def run_backtest(
     context = artifact.min_history
     if origins[0] < context:
         raise ValueError(f"first origin {origins[0]} leaves less than the context {context} before it")
-    histories = torch.as_tensor(np.stack([values[o - context : o] for o in origins]), dtype=torch.float32)
+    # each origin sees up to `lookback` past values, NaN before the series starts
+    padded = np.concatenate([np.full(artifact.lookback, np.nan), values])
+    histories = torch.as_tensor(
+        np.stack([padded[o : o + artifact.lookback] for o in origins]), dtype=torch.float32
+    )
     prediction = artifact.predict(histories, horizon, levels)
     actual = np.stack([values[o : o + horizon] for o in origins])
     forecasts = {

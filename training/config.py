@@ -60,6 +60,10 @@ class TrainConfig:
     bidirectional: bool = False
     linear_skip: bool = True
     patch_length: int | None = None
+    # seasons of history the seasonal profile input is rebuilt from (models.scaling); 0 = none.
+    # Opt-in: it helps a stable trend + season with long request histories (passengers h12
+    # 0.58 -> 0.44) and hurts a changing season (ukgas 1.30 -> 1.48); ablations.md section 8
+    profile_seasons: int = 0
     ensemble_size: int = 3
     transform: str = "auto"
     # start the linear skip at a ridge fit whose penalty is picked on validation
@@ -199,7 +203,7 @@ class TrainConfig:
             patch_length=self.patch_length or -(-context // MAX_RECURRENT_STEPS),
         )
 
-    def network_config(self) -> ForecasterConfig:
+    def network_config(self, profile_length: int = 0) -> ForecasterConfig:
         if self.context_length is None or self.horizon is None:
             raise ValueError("resolve() the config against its series first")
         return ForecasterConfig(
@@ -214,6 +218,7 @@ class TrainConfig:
             linear_skip=self.linear_skip,
             ensemble_size=self.ensemble_size,
             patch_length=self.patch_length or 1,
+            profile_length=profile_length,
         )
 
 

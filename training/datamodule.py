@@ -15,17 +15,22 @@ from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 
 def sliding_windows(
-    values: np.ndarray, context: int, horizon: int, first_target: int, end: int
+    values: np.ndarray, context: int, horizon: int, first_target: int, end: int, lookback: int | None = None
 ) -> TensorDataset:
-    """Windows whose targets lie inside [first_target, end): (context [N, T], target [N, H])."""
+    """Windows whose targets lie inside [first_target, end): (history [N, L], target [N, H]).
+
+    A window's history is the `lookback` L >= context values before its targets, NaN where
+    the series had not started yet; the first window has exactly `context` real values.
+    """
+    lookback = lookback or context
     series = torch.as_tensor(values[:end], dtype=torch.float32)
     if len(series) < context + horizon:
-        empty = torch.empty(0, context)
-        return TensorDataset(empty, torch.empty(0, horizon))
-    windows = series.unfold(0, context + horizon, 1)  # window i covers [i, i + T + H)
+        return TensorDataset(torch.empty(0, lookback), torch.empty(0, horizon))
+    series = torch.nn.functional.pad(series, (lookback - context, 0), value=torch.nan)
+    windows = series.unfold(0, lookback + horizon, 1)  # window i: targets at [i + T, i + T + H)
     first = max(first_target - context, 0)
     windows = windows[first:]
-    return TensorDataset(windows[:, :context].contiguous(), windows[:, context:].contiguous())
+    return TensorDataset(windows[:, :lookback].contiguous(), windows[:, lookback:].contiguous())
 
 
 class WindowDataModule(L.LightningDataModule):
@@ -38,6 +43,7 @@ class WindowDataModule(L.LightningDataModule):
         batch_size: int,
         windows_per_epoch: int,
         min_windows_per_epoch: int = 0,
+        lookback: int | None = None,
     ) -> None:
         super().__init__()
         self.values = values
@@ -47,8 +53,8 @@ class WindowDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.windows_per_epoch = windows_per_epoch
         self.min_windows_per_epoch = min_windows_per_epoch
-        self.train = sliding_windows(values, context_length, horizon, 0, self.train_end)
-        self.val = sliding_windows(values, context_length, horizon, self.train_end, len(values))
+        self.train = sliding_windows(values, context_length, horizon, 0, self.train_end, lookback)
+        self.val = sliding_windows(values, context_length, horizon, self.train_end, len(values), lookback)
 
     def train_dataloader(self) -> DataLoader:
         # a short series' windows are drawn several times per epoch, so that an epoch (the unit of

@@ -34,8 +34,8 @@ class ForecastModule(L.LightningModule):
         self.loss = nn.L1Loss()
 
     def _normalised(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        context, target = batch
-        z, level, scale = self.scaler.encode(context)
+        history, target = batch
+        z, level, scale = self.scaler.encode(history, self.network.config.context_length)
         return self.network(z), self.scaler.normalise(target, level, scale)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> torch.Tensor:

@@ -67,15 +67,17 @@ def fit_artifact(
             f"series {series.name!r} is constant over its training part (the first {train_end} points): "
             "there is nothing to learn and no error scale to validate against"
         )
-    scaler = WindowScaler.fit(values[:train_end], config.season_length, config.transform)
-    datamodule = _datamodule(config, values[:fit_end], config.val_size)
-    network_config = config.network_config()
+    scaler = WindowScaler.fit(
+        values[:train_end], config.season_length, config.transform, config.profile_seasons
+    )
+    datamodule = _datamodule(config, scaler, values[:fit_end], config.val_size)
+    network_config = config.network_config(scaler.profile_length)
     skip = None
     earlier_residuals: list[torch.Tensor] = []
     if config.linear_skip and config.skip_init == "ridge":
         folds = _ridge_folds(config, scaler, values[:fit_end])
         skip, _ = select_ridge(folds)
-        initial = ridge_fit(*_normalised_pairs(scaler, datamodule.train), skip)
+        initial = ridge_fit(*_normalised_pairs(config, scaler, datamodule.train), skip)
         # the older folds' held-out errors of the chosen ridge: more calibration windows,
         # from earlier origins, for series whose validation part holds only a dozen
         for fit, (z, target) in folds[1:]:
@@ -88,13 +90,13 @@ def fit_artifact(
     calibration, val_mase = _validation_errors(network, scaler, datamodule, scale)
     calibration = torch.cat([calibration, *earlier_residuals])
     if config.refit:
-        full = _datamodule(config, values[:fit_end], 0)
+        full = _datamodule(config, scaler, values[:fit_end], 0)
         if skip is not None:
-            initial = ridge_fit(*_normalised_pairs(scaler, full.train), skip)
+            initial = ridge_fit(*_normalised_pairs(config, scaler, full.train), skip)
         epochs = max(best_epoch, config.min_epochs, 1)
         module, _ = _fit(config, network_config, scaler, full, initial, None, progress, epochs)
         network = module.network.eval()
-    metadata = _series_metadata(series, config)
+    metadata = _series_metadata(series, config, scaler.lookback(config.context_length))
     metadata["val_mase"] = val_mase
     metadata["epochs"] = best_epoch
     if skip is not None:
@@ -102,7 +104,9 @@ def fit_artifact(
     return ForecasterArtifact(network_config, scaler, network, calibration, metadata)
 
 
-def _datamodule(config: TrainConfig, values: np.ndarray, val_size: int) -> WindowDataModule:
+def _datamodule(
+    config: TrainConfig, scaler: WindowScaler, values: np.ndarray, val_size: int
+) -> WindowDataModule:
     return WindowDataModule(
         values,
         config.context_length,
@@ -111,6 +115,7 @@ def _datamodule(config: TrainConfig, values: np.ndarray, val_size: int) -> Windo
         config.batch_size,
         config.windows_per_epoch,
         config.min_windows_per_epoch,
+        scaler.lookback(config.context_length),
     )
 
 
@@ -120,16 +125,20 @@ def _ridge_folds(config: TrainConfig, scaler: WindowScaler, values: np.ndarray) 
     folds = []
     for k in range(RIDGE_FOLDS):
         end = len(values) - k * config.val_size
-        windows = _datamodule(config, values[:end], config.val_size)
+        windows = _datamodule(config, scaler, values[:end], config.val_size)
         if folds and len(windows.train) < max(MIN_TRAIN_WINDOWS, config.context_length):
             break
-        folds.append((_normalised_pairs(scaler, windows.train), _normalised_pairs(scaler, windows.val)))
+        folds.append(
+            (_normalised_pairs(config, scaler, windows.train), _normalised_pairs(config, scaler, windows.val))
+        )
     return folds
 
 
-def _normalised_pairs(scaler: WindowScaler, windows) -> tuple[torch.Tensor, torch.Tensor]:
-    context, target = windows.tensors
-    z, level, scale = scaler.encode(context)
+def _normalised_pairs(
+    config: TrainConfig, scaler: WindowScaler, windows
+) -> tuple[torch.Tensor, torch.Tensor]:
+    history, target = windows.tensors
+    z, level, scale = scaler.encode(history, config.context_length)
     return z, scaler.normalise(target, level, scale)
 
 
@@ -184,16 +193,16 @@ def _validation_errors(
     network, scaler: WindowScaler, datamodule: WindowDataModule, scale: float
 ) -> tuple[torch.Tensor, float]:
     """Absolute normalised errors per step (the calibration set) and the validation MASE."""
-    context, target = datamodule.val.tensors
+    history, target = datamodule.val.tensors
     with torch.inference_mode():
-        z, level, window_scale = scaler.encode(context)
+        z, level, window_scale = scaler.encode(history, datamodule.context_length)
         predicted = network(z).mean(dim=0)
         residuals = (scaler.normalise(target, level, window_scale) - predicted).abs()
         forecast = scaler.decode(predicted, level, window_scale)
     return residuals, float((forecast - target).abs().mean()) / scale
 
 
-def _series_metadata(series: SeriesData, config: TrainConfig) -> dict:
+def _series_metadata(series: SeriesData, config: TrainConfig, lookback: int) -> dict:
     from models.artifact import MAX_HORIZON_MULTIPLE
 
     future: list[str] = []
@@ -207,7 +216,8 @@ def _series_metadata(series: SeriesData, config: TrainConfig) -> dict:
         "freq": series.freq,
         "season_length": series.season_length,
         "last_timestamp": series.timestamps[-1].isoformat(),
-        "tail": [float(v) for v in series.values[-config.context_length :]],
+        # the latest values a forecast of the stored series reads (context and seasonal profile)
+        "tail": [float(v) for v in series.values[-lookback:]],
         "future_timestamps": future,
         "train_config": config.to_dict(),
     }

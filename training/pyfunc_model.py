@@ -11,10 +11,9 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-import torch
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
-from models.artifact import ForecasterArtifact
+from models.artifact import ForecasterArtifact, left_padded
 
 
 class ForecasterPyfunc(PythonModel):
@@ -26,11 +25,11 @@ class ForecasterPyfunc(PythonModel):
     ) -> pd.DataFrame:
         horizon = int((params or {}).get("horizon") or self.artifact.config.horizon)
         context_length = self.artifact.min_history
-        histories = [list(history)[-context_length:] for history in model_input["history"]]
+        histories = [list(history)[-self.artifact.lookback :] for history in model_input["history"]]
         short = [len(history) for history in histories if len(history) < context_length]
         if short:
             raise ValueError(f"every history needs at least {context_length} values, got {short[0]}")
-        forecast = self.artifact.predict(torch.tensor(histories, dtype=torch.float32), horizon).point
+        forecast = self.artifact.predict(left_padded(histories), horizon).point
         return pd.DataFrame({"forecast": forecast.double().tolist()})
 
 
