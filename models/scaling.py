@@ -2,15 +2,15 @@
 
 Each context window is expressed relative to its own level (mean of its last season) and
 scale (mean absolute step), so one network serves series of any magnitude and the loss
-is comparable to MASE. Only the log decision and a floor for the scale are fitted, on
-training data alone, and both are stored in the artifact as plain JSON.
+is comparable to MASE. The scale floor is fitted on training data alone; whether to take
+logs is the caller's choice (training tries both, see `training.pipeline`), or with "auto"
+here, logs whenever the data are positive. Both are stored in the artifact as plain JSON.
 
-A window normalised by its own level no longer knows where it sits relative to the
-series' long-run seasonal shape, which is what ETS estimates from every past season. With
-`profile_seasons`, the network input starts with a *seasonal profile*: the per-phase mean of
-up to that many seasons of history, in the same normalised units, placed as the season just
-before the context. A request with only the context gets a two-season profile; a longer
-history (up to `lookback` values) gives the smoother one training saw.
+A window normalised by its own level no longer knows the series' long-run seasonal shape,
+which ETS estimates from every past season. With `profile_seasons` (opt-in), the network
+input starts with a *seasonal profile*: the season before the context rebuilt from up to that
+many seasons of history (a line through the season means plus the mean seasonal shape), in
+the same normalised units. Fewer seasons give a noisier profile, not a shifted one.
 """
 
 from __future__ import annotations

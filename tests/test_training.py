@@ -27,7 +27,7 @@ from training.backtest import (
 )
 from training.config import TrainConfig
 from training.module import RidgeChoice, ridge_fit, select_ridge
-from training.pipeline import fit_artifact, load_series, train
+from training.pipeline import RIDGE_FOLDS, _choose_transform, fit_artifact, load_series, train
 
 METRICS = ("mase", "mae", "rmse", "smape")
 
@@ -380,3 +380,39 @@ def test_a_series_that_turns_non_positive_late_is_not_modelled_on_a_log_scale(
     # so the served model takes its own stored series as history
     tail = torch.as_tensor(result.artifact.metadata["tail"]).unsqueeze(0)
     assert torch.isfinite(result.artifact.predict(tail, 3).point).all()
+
+
+def _transform_config(tiny: dict, **overrides: object) -> TrainConfig:
+    return TrainConfig(
+        name="shape", data="unused.csv", season_length=12, horizon=12, context_length=24,
+        test_size=24, val_size=24, multi_step_stride=1, **tiny, **overrides,
+    )  # fmt: skip
+
+
+def _choose(config: TrainConfig, values: np.ndarray):
+    train_end = len(values) - config.test_size - config.val_size
+    return _choose_transform(config, values[: len(values) - config.test_size], train_end)
+
+
+def test_the_ridge_cv_keeps_an_additive_season_off_the_log_scale(tiny):
+    """A constant seasonal swing on a level rising from 20 to 260: a log would shrink the swing
+    as the level grows, so the no-transform ridge has the lower held-out error."""
+    rng = np.random.default_rng(0)
+    t = np.arange(240)
+    values = 20.0 + 1.0 * t + 15.0 * np.sin(2 * np.pi * t / 12) + rng.normal(0.0, 0.5, len(t))
+    scaler, folds, _, errors = _choose(_transform_config(tiny), values)
+    assert set(errors) == {"log", "none"} and len(folds) == RIDGE_FOLDS
+    assert errors["none"] < errors["log"] and not scaler.log
+
+
+@pytest.mark.parametrize(("transform", "tried"), [("log", {"log"}), ("none", {"none"})])
+def test_a_fixed_transform_is_the_only_one_tried(tiny, make_series, transform, tried):
+    values = make_series(240)
+    scaler, _, _, errors = _choose(_transform_config(tiny, transform=transform), values)
+    assert set(errors) == tried and scaler.log is (transform == "log")
+
+
+def test_a_series_not_positive_in_its_training_part_tries_no_log(tiny, make_series):
+    values = make_series(240) - 150.0
+    scaler, _, _, errors = _choose(_transform_config(tiny), values)
+    assert set(errors) == {"none"} and not scaler.log

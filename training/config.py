@@ -65,6 +65,8 @@ class TrainConfig:
     # 0.58 -> 0.44) and hurts a changing season (ukgas 1.30 -> 1.48); ablations.md section 8
     profile_seasons: int = 0
     ensemble_size: int = 3
+    # "auto": log or none, whichever ridge skip has the lower rolling-origin CV error in the
+    # series' units (log only tried on a positive series); "log" / "none" force one
     transform: str = "auto"
     # start the linear skip at a ridge fit whose penalty is picked on validation
     skip_init: str = "ridge"

@@ -27,7 +27,7 @@ from training.backtest import Backtest, mase_scale, plot_backtest, run_backtest
 from training.config import MIN_TRAIN_WINDOWS, TrainConfig, load_series
 from training.data import DataError, SeriesData
 from training.datamodule import WindowDataModule
-from training.module import ForecastModule, ridge_fit, select_ridge
+from training.module import ForecastModule, RidgeChoice, ridge_fit, select_ridge
 from training.registry import configure_tracking, log_and_register, promote_best
 
 log = logging.getLogger(__name__)
@@ -67,24 +67,24 @@ def fit_artifact(
             f"series {series.name!r} is constant over its training part (the first {train_end} points): "
             "there is nothing to learn and no error scale to validate against"
         )
-    scaler = WindowScaler.fit(
-        values[:train_end], config.season_length, config.transform, config.profile_seasons
-    )
-    datamodule = _datamodule(config, scaler, values[:fit_end], config.val_size)
-    network_config = config.network_config(scaler.profile_length)
     skip = None
     earlier_residuals: list[torch.Tensor] = []
+    transform_errors: dict[str, float] = {}
     if config.linear_skip and config.skip_init == "ridge":
-        folds = _ridge_folds(config, scaler, values[:fit_end])
-        skip, _ = select_ridge(folds)
-        initial = ridge_fit(*_normalised_pairs(config, scaler, datamodule.train), skip)
+        scaler, folds, skip, transform_errors = _choose_transform(config, values[:fit_end], train_end)
         # the older folds' held-out errors of the chosen ridge: more calibration windows,
         # from earlier origins, for series whose validation part holds only a dozen
-        for fit, (z, target) in folds[1:]:
-            weight, bias = ridge_fit(*fit, skip)
+        for fold in folds[1:]:
+            weight, bias = ridge_fit(*fold.fit, skip)
+            z, target = fold.held_out
             earlier_residuals.append((z @ weight.T + bias - target).abs())
     else:
-        initial = None
+        scaler = WindowScaler.fit(
+            values[:train_end], config.season_length, config.transform, config.profile_seasons
+        )
+    datamodule = _datamodule(config, scaler, values[:fit_end], config.val_size)
+    network_config = config.network_config(scaler.profile_length)
+    initial = None if skip is None else ridge_fit(*_normalised_pairs(config, scaler, datamodule.train), skip)
     module, best_epoch = _fit(config, network_config, scaler, datamodule, initial, logger, progress, None)
     network = module.network.eval()
     calibration, val_mase = _validation_errors(network, scaler, datamodule, scale)
@@ -101,6 +101,8 @@ def fit_artifact(
     metadata["epochs"] = best_epoch
     if skip is not None:
         metadata["ridge"] = asdict(skip)
+    if transform_errors:
+        metadata["transform_cv_mae"] = transform_errors
     return ForecasterArtifact(network_config, scaler, network, calibration, metadata)
 
 
@@ -119,19 +121,69 @@ def _datamodule(
     )
 
 
-def _ridge_folds(config: TrainConfig, scaler: WindowScaler, values: np.ndarray) -> list:
+@dataclass
+class RidgeFold:
+    """One rolling-origin fold in a scaler's normalised space, plus what it takes to score the
+    held-out forecasts in the series' own units (so that two scalers can be compared)."""
+
+    fit: tuple[torch.Tensor, torch.Tensor]
+    held_out: tuple[torch.Tensor, torch.Tensor]
+    held_out_level: torch.Tensor
+    held_out_scale: torch.Tensor
+    held_out_target: torch.Tensor
+
+    def error(self, scaler: WindowScaler, choice: RidgeChoice) -> float:
+        """Held-out MAE in original units of the ridge `choice` fitted on this fold."""
+        weight, bias = ridge_fit(*self.fit, choice)
+        forecast = scaler.decode(self.held_out[0] @ weight.T + bias, self.held_out_level, self.held_out_scale)
+        return float((forecast - self.held_out_target).abs().mean())
+
+
+def _ridge_folds(config: TrainConfig, scaler: WindowScaler, values: np.ndarray) -> list[RidgeFold]:
     """Rolling-origin folds for the ridge penalty: the train/validation split, then the same
     split moved back by one validation length at a time while enough fit windows remain."""
-    folds = []
+    folds: list[RidgeFold] = []
     for k in range(RIDGE_FOLDS):
         end = len(values) - k * config.val_size
         windows = _datamodule(config, scaler, values[:end], config.val_size)
         if folds and len(windows.train) < max(MIN_TRAIN_WINDOWS, config.context_length):
             break
+        history, target = windows.val.tensors
+        z, level, scale = scaler.encode(history, config.context_length)
         folds.append(
-            (_normalised_pairs(config, scaler, windows.train), _normalised_pairs(config, scaler, windows.val))
+            RidgeFold(
+                fit=_normalised_pairs(config, scaler, windows.train),
+                held_out=(z, scaler.normalise(target, level, scale)),
+                held_out_level=level,
+                held_out_scale=scale,
+                held_out_target=target,
+            )
         )
     return folds
+
+
+def _choose_transform(
+    config: TrainConfig, values: np.ndarray, train_end: int
+) -> tuple[WindowScaler, list[RidgeFold], RidgeChoice, dict[str, float]]:
+    """The scaler and ridge skip to train with. With transform "auto" on a positive series,
+    log and no transform are both tried: each gets its ridge by CV in its own normalised
+    space, and the one with the lower held-out MAE in the series' units over the same folds
+    wins. Returns (scaler, its folds, its ridge choice, CV MAE per transform tried)."""
+    train = values[:train_end]
+    candidates = [config.transform]
+    if config.transform == "auto":
+        candidates = ["log", "none"] if bool(np.all(train > 0)) else ["none"]
+    best = None
+    errors: dict[str, float] = {}
+    for transform in candidates:
+        scaler = WindowScaler.fit(train, config.season_length, transform, config.profile_seasons)
+        folds = _ridge_folds(config, scaler, values)
+        choice, _ = select_ridge([(fold.fit, fold.held_out) for fold in folds])
+        errors[transform] = sum(fold.error(scaler, choice) for fold in folds) / len(folds)
+        if best is None or errors[transform] < best[3]:
+            best = (scaler, folds, choice, errors[transform])
+    scaler, folds, choice, _ = best
+    return scaler, folds, choice, errors
 
 
 def _normalised_pairs(
