@@ -3,6 +3,7 @@ the pyfunc model, champion selection and the CLI."""
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import fields, replace
 from pathlib import Path
@@ -416,3 +417,29 @@ def test_a_series_not_positive_in_its_training_part_tries_no_log(tiny, make_seri
     values = make_series(240) - 150.0
     scaler, _, _, errors = _choose(_transform_config(tiny), values)
     assert set(errors) == {"none"} and not scaler.log
+
+
+def test_cli_warns_once_about_a_shrunk_horizon_for_all_cells(
+    make_series, make_frame, write_csv, scratch_store, caplog
+):
+    """50 monthly points: the default horizon 12 shrinks to 6; the CSV is resolved once for
+    every cell, so the warning is logged once, not once per cell plus once for the check."""
+    path = write_csv(make_frame(make_series(50)))
+    options = [option for option in TINY_CLI if option not in ("--cell", "gru", "--horizon", "6")]
+    with caplog.at_level(logging.WARNING, logger="training.config"):
+        code = main(
+            [
+                "--csv",
+                str(path),
+                "--name",
+                "short",
+                "--cell",
+                "lstm",
+                "gru",
+                "--tracking-uri",
+                scratch_store,
+                *options,
+            ]
+        )
+    assert code == 0
+    assert len([r for r in caplog.records if "too few for the default horizon" in r.getMessage()]) == 1

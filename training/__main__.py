@@ -11,6 +11,8 @@ import argparse
 import logging
 import sys
 import time
+import warnings
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from models.network import CELLS, HEADS
@@ -106,11 +108,19 @@ def build_configs(args: argparse.Namespace) -> list[TrainConfig]:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Lightning's per-fit notices (GPU/TPU availability, "fit stopped", a LitLogger advert)
+    # repeat twice per model; its warnings still show, and the summary table reports each fit
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    # raised inside Lightning against this torch version; nothing a user can act on
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
     args = parse_args(argv)
     try:
         configs = build_configs(args)
-        if args.csv:  # every cell trains on the same file: check it once, before the heavy imports
-            configs[0].resolve(load_series(configs[0]))
+        if (
+            args.csv
+        ):  # every cell trains on the same file: check and resolve it once, before the heavy imports
+            resolved = configs[0].resolve(load_series(configs[0]))
+            configs = [replace(resolved, cell=config.cell) for config in configs]
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
