@@ -281,6 +281,27 @@ def test_semicolon_file_with_decimal_commas(write_csv):
     assert series.freq == "MS" and series.values[0] == 1.5 and len(series) == 12
 
 
+@pytest.mark.parametrize(
+    ("separator", "written", "expected"),
+    [
+        (",", ['"5,048"', '"12,345.5"', "980"], [5048.0, 12345.5, 980.0]),
+        (";", ["5.048,5", "1.234", "3,5"], [5048.5, 1234.0, 3.5]),
+        (",", ['"5 048,5"', '"1 234"', "7"], [5048.5, 1234.0, 7.0]),
+    ],
+    ids=["us", "european", "spaces"],
+)
+def test_thousands_separators_are_read(write_csv, separator, written, expected):
+    rows = [f"2020-{m:02d}-01{separator}{written[m % 3]}\n" for m in range(1, 13)]
+    series = load_csv(write_csv(f"date{separator}value\n" + "".join(rows)), "series")
+    assert series.values.tolist() == [expected[m % 3] for m in range(1, 13)]
+
+
+def test_a_column_mixing_two_number_conventions_is_refused(write_csv):
+    rows = [f'2020-{m:02d}-01,"{"1.5" if m % 2 else "5.048,5"}"\n' for m in range(1, 13)]
+    with pytest.raises(DataError, match="non-numeric"):
+        load_csv(write_csv("date,value\n" + "".join(rows)), "series")
+
+
 def test_trailing_empty_rows_are_ignored(frame, write_csv):
     path = write_csv(frame)
     path.write_text(path.read_text() + ",\n,\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,10 +95,15 @@ def load_csv(
         raise DataError(f"{path}: file not found")
     try:
         frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+    except pd.errors.ParserError as error:
+        # e.g. a ';' file whose decimal commas give some rows a second ',' field
+        frame = _read_other_separator(path)
+        if frame is None:
+            raise DataError(f"{path}: not a readable CSV ({error})") from error
+    except (pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV ({error})") from error
-    if frame.shape[1] < 2:
-        frame = _read_other_separator(path, frame)
+    if frame.shape[1] < 2 and (other := _read_other_separator(path)) is not None:
+        frame = other
     if frame.shape[1] < 2:
         raise DataError(f"{path}: needs a time column and a value column, found {list(frame.columns)}")
     frame = frame.dropna(how="all")  # blank lines and trailing empty rows
@@ -137,18 +143,19 @@ def load_csv(
 CLOSED_DAY_FREQS = ("B", "C", "D")
 
 
-def _read_other_separator(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
-    """A one-column read may be a ';' (European, with decimal commas), tab or '|' file."""
+def _read_other_separator(path: Path) -> pd.DataFrame | None:
+    """A file that is not comma-separated may be a ';' (European, with decimal commas), tab
+    or '|' one, named by its header line; None if it is none of them."""
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
         header = handle.readline()
     try:
         separator = csv.Sniffer().sniff(header, delimiters=";\t|").delimiter
     except csv.Error:
-        return frame
+        return None
     try:
         return pd.read_csv(path, sep=separator, decimal="," if separator == ";" else ".")
     except (pd.errors.ParserError, UnicodeDecodeError):
-        return frame
+        return None
 
 
 def _infer_freq(timestamps: pd.DatetimeIndex) -> str | None:
@@ -265,9 +272,41 @@ def _parse_timestamps(column: pd.Series, path: Path, name: str, dayfirst: bool =
     return index
 
 
+# Digit grouping in exported spreadsheets: 5,048.5 / 5.048,5 / 5 048,5 / 5'048.5. A column is
+# read with one convention only when every one of its values fits it (plain numbers included).
+GROUPED_NUMBERS = (
+    (re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"), ",", "."),
+    (re.compile(r"[-+]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?"), ".", ","),
+    (re.compile(r"[-+]?(\d{1,3}([ \u00a0\u202f']\d{3})+|\d+)([.,]\d+)?"), " \u00a0\u202f'", ","),
+)
+
+
+def _ungrouped(texts: pd.Series) -> pd.Series | None:
+    """A column of numbers written with thousands separators -> floats; None if its values
+    do not all follow one convention."""
+    for pattern, separators, decimal in GROUPED_NUMBERS:
+        if texts.map(lambda text, pattern=pattern: pattern.fullmatch(text) is not None).all():
+            plain = texts
+            for separator in separators:
+                plain = plain.str.replace(separator, "", regex=False)
+            return pd.to_numeric(plain.str.replace(decimal, ".", regex=False), errors="coerce")
+    return None
+
+
 def _parse_values(column: pd.Series, path: Path, name: str, fill: str | None) -> np.ndarray:
     numeric = pd.to_numeric(column, errors="coerce")
     non_numeric = np.flatnonzero(numeric.isna().to_numpy() & column.notna().to_numpy())
+    present = column.notna().to_numpy()
+    grouped = _ungrouped(column[present].astype(str).str.strip()) if len(non_numeric) else None
+    if grouped is not None:
+        first = non_numeric[0]
+        log.warning(
+            "%s: column %r: read with thousands separators (e.g. %r as %s)",
+            path, name, column.iloc[first], grouped.iloc[int(np.count_nonzero(present[:first]))],
+        )  # fmt: skip
+        numeric = numeric.copy()
+        numeric[present] = grouped.to_numpy()
+        non_numeric = non_numeric[:0]
     if len(non_numeric):
         raise DataError(
             f"{path}: column {name!r} has {len(non_numeric)} non-numeric values "
