@@ -257,14 +257,16 @@ def test_business_days_with_holidays_train_as_consecutive_steps(make_series, mak
     assert "taken as closures" in caplog.text
 
 
-def test_day_first_dates_are_recognised(frame, write_csv):
+@pytest.mark.parametrize("freq", [None, "MS"], ids=["inferred", "given"])
+def test_day_first_dates_are_recognised(frame, write_csv, freq):
+    """Also with --freq given (the CLI hands the resolved frequency to every cell's fit)."""
     text = "date,value\n" + "".join(
         f"01/{month:02d}/{year},{value}\n"
         for (year, month), value in zip(
             [(y, m) for y in range(2010, 2018) for m in range(1, 13)], frame["value"], strict=False
         )
     )
-    series = load_csv(write_csv(text), "series")
+    series = load_csv(write_csv(text), "series", freq=freq)
     assert series.freq == "MS" and series.timestamps[1] == pd.Timestamp("2010-02-01")
 
 

@@ -116,10 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         configs = build_configs(args)
-        if (
-            args.csv
-        ):  # every cell trains on the same file: check and resolve it once, before the heavy imports
-            resolved = configs[0].resolve(load_series(configs[0]))
+        # every cell trains on the same user file: read, check and resolve it once, before the
+        # heavy imports (a bad file is refused in seconds; its warnings are printed once)
+        series = load_series(configs[0]) if args.csv else None
+        if series is not None:
+            resolved = configs[0].resolve(series)
             configs = [replace(resolved, cell=config.cell) for config in configs]
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -142,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     for config in configs:
         print(f"== training {config.name} ({config.cell})", flush=True)
         try:
-            results.append(train(config, tracking_uri=args.tracking_uri, progress=not args.no_progress))
+            results.append(
+                train(config, tracking_uri=args.tracking_uri, progress=not args.no_progress, series=series)
+            )
         except (DataError, ValueError) as error:
             print(f"error: {config.name} ({config.cell}): {error}", file=sys.stderr)
             return 2

@@ -114,14 +114,15 @@ def load_csv(
             raise DataError(f"{path}: no column {column!r}; columns are {list(frame.columns)}")
     timestamps = _parse_timestamps(frame[time_column], path, time_column)
     values = _parse_values(frame[value_column], path, value_column, fill)
-    freq = freq or _infer_freq(timestamps)
-    if freq is None and len(timestamps) >= 3 and not pd.api.types.is_numeric_dtype(frame[time_column]):
+    inferred = _infer_freq(timestamps)
+    if inferred is None and len(timestamps) >= 3 and not pd.api.types.is_numeric_dtype(frame[time_column]):
         # 01/02/2020 is 1 February in most of the world: if reading the day first gives
-        # evenly spaced timestamps, that was the file's convention
+        # evenly spaced timestamps, that was the file's convention (whether or not --freq is given)
         with contextlib.suppress(DataError):
             day_first = _parse_timestamps(frame[time_column], path, time_column, dayfirst=True)
             if (day_first_freq := _infer_freq(day_first)) is not None:
-                timestamps, freq = day_first, day_first_freq
+                timestamps, inferred = day_first, day_first_freq
+    freq = freq or inferred
     if freq is None and len(timestamps) >= 3:
         freq = _grid_freq(timestamps)
         if freq is None:

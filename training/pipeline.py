@@ -276,10 +276,16 @@ def _series_metadata(series: SeriesData, config: TrainConfig, lookback: int) -> 
 
 
 def train(
-    config: TrainConfig, tracking_uri: str | None = None, progress: bool = True, register: bool = True
+    config: TrainConfig,
+    tracking_uri: str | None = None,
+    progress: bool = True,
+    register: bool = True,
+    series: SeriesData | None = None,
 ) -> TrainResult:
+    """Fit, backtest, log and (optionally) register one model; `series` saves re-reading
+    `config.data` when the caller has loaded it already."""
     started = time.perf_counter()
-    series = load_series(config)
+    series = series if series is not None else load_series(config)
     config = config.resolve(series)
     if config.transform == "auto" and np.any(series.values <= 0):
         # the log scale is chosen on the training part, but the served model must take the
