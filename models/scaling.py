@@ -7,7 +7,7 @@ logs is the caller's choice (training tries both, see `training.pipeline`), or w
 here, logs whenever the data are positive. Both are stored in the artifact as plain JSON.
 
 A window normalised by its own level no longer knows the series' long-run seasonal shape,
-which ETS estimates from every past season. With `profile_seasons` (opt-in), the network
+which ETS estimates from every past season. With `profile_seasons` (default 20), the network
 input starts with a *seasonal profile*: the season before the context rebuilt from up to that
 many seasons of history (a line through the season means plus the mean seasonal shape), in
 the same normalised units. Fewer seasons give a noisier profile, not a shifted one.

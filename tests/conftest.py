@@ -110,8 +110,8 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainedS
 
     store_dir = tmp_path_factory.mktemp("mlflow_store")
     tracking_uri = f"sqlite:///{store_dir / 'mlflow.db'}"
-    # with the (opt-in) seasonal profile, so the served model reads more than its minimum history
-    config = TrainConfig.builtin("passengers", cell="lstm", profile_seasons=20, **TINY)
+    # with the seasonal profile (the default), the served model reads more than its minimum history
+    config = TrainConfig.builtin("passengers", cell="lstm", **TINY)
     with pytest.MonkeyPatch.context() as patch:
         # ./mlruns (the artifact root of a new SQLite store) lands in the store directory
         patch.chdir(store_dir)

@@ -61,9 +61,9 @@ class TrainConfig:
     linear_skip: bool = True
     patch_length: int | None = None
     # seasons of history the seasonal profile input is rebuilt from (models.scaling); 0 = none.
-    # Opt-in: it helps a stable trend + season with long request histories (passengers h12
-    # 0.58 -> 0.44) and hurts a changing season (ukgas 1.30 -> 1.48); ablations.md section 8
-    profile_seasons: int = 0
+    # A forecast then reads up to this many seasons: with only the context it is less accurate
+    # on trending seasonal series (ablations.md sections 8 and 12)
+    profile_seasons: int = 20
     ensemble_size: int = 3
     # "auto": log or none, whichever ridge skip has the lower rolling-origin CV error in the
     # series' units (log only tried on a positive series); "log" / "none" force one
