@@ -15,6 +15,7 @@ the same normalised units. Fewer seasons give a noisier profile, not a shifted o
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -104,25 +105,14 @@ class WindowScaler:
         seasons = min(u.shape[1], self.profile_seasons * m) // m
         if seasons == 0:
             return torch.full((len(u), m), torch.nan, dtype=u.dtype)
-        blocks = u[:, u.shape[1] - seasons * m :].reshape(len(u), seasons, m)  # oldest first
-        whole = torch.isfinite(blocks).all(dim=2)  # padding or a value <= 0 under the log
-        weight = whole.to(u.dtype)
-        count = weight.sum(dim=1, keepdim=True)
-        means = torch.where(whole, blocks.mean(dim=2), 0.0)
-        deviations = torch.where(whole[..., None], blocks - means[..., None], 0.0)
-        shape = deviations.sum(dim=1) / count.clamp_min(1.0)  # slot q: phase of end - m + q
-        position = torch.arange(seasons, dtype=u.dtype)
-        centre = (weight * position).sum(dim=1, keepdim=True) / count.clamp_min(1.0)
-        mean = means.sum(dim=1, keepdim=True) / count.clamp_min(1.0)
-        spread = (weight * (position - centre) ** 2).sum(dim=1, keepdim=True)
-        covariance = (weight * (position - centre) * (means - mean)).sum(dim=1, keepdim=True)
-        slope = torch.where(spread > 0, covariance / spread.clamp_min(1e-12), 0.0)  # per season
-        # slot p lies in the season (aligned like the blocks) `back` seasons before the newest
-        slots = torch.arange(m)
-        back = (context_length - slots + (slots - context_length) % m) // m
-        at = (seasons - 1 - back).to(u.dtype)
-        profile = mean + slope * (at - centre) + shape.roll(context_length % m, dims=1)
-        return torch.where(count > 0, profile, torch.nan)
+        recent = u[:, u.shape[1] - seasons * m :]
+        whole = torch.isfinite(recent.reshape(len(u), seasons, m)).all(
+            dim=2
+        )  # padding, or <= 0 under the log
+        if bool(whole.all()):
+            # the common case (no padding): the profile is linear in the values, one matrix product
+            return recent @ _whole_seasons_map(seasons, m, context_length).to(u.dtype)
+        return _rebuilt_profile(recent.reshape(len(u), seasons, m), whole, context_length)
 
     def normalise(self, values: torch.Tensor, level: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         """Targets in original units -> the window's normalised space (for the loss)."""
@@ -130,3 +120,35 @@ class WindowScaler:
 
     def decode(self, z: torch.Tensor, level: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         return self.inverse(level + scale * z)
+
+
+def _rebuilt_profile(blocks: torch.Tensor, whole: torch.Tensor, context_length: int) -> torch.Tensor:
+    """`WindowScaler._seasonal_profile` from blocks [B, seasons, m] (oldest first) of which only
+    the `whole` [B, seasons] ones are used; NaN for a row with none."""
+    seasons, m = blocks.shape[1:]
+    weight = whole.to(blocks.dtype)
+    count = weight.sum(dim=1, keepdim=True)
+    means = torch.where(whole, blocks.mean(dim=2), 0.0)
+    deviations = torch.where(whole[..., None], blocks - means[..., None], 0.0)
+    shape = deviations.sum(dim=1) / count.clamp_min(1.0)  # slot q: phase of end - m + q
+    position = torch.arange(seasons, dtype=blocks.dtype)
+    centre = (weight * position).sum(dim=1, keepdim=True) / count.clamp_min(1.0)
+    mean = means.sum(dim=1, keepdim=True) / count.clamp_min(1.0)
+    spread = (weight * (position - centre) ** 2).sum(dim=1, keepdim=True)
+    covariance = (weight * (position - centre) * (means - mean)).sum(dim=1, keepdim=True)
+    slope = torch.where(spread > 0, covariance / spread.clamp_min(1e-12), 0.0)  # per season
+    # slot p lies in the season (aligned like the blocks) `back` seasons before the newest
+    slots = torch.arange(m)
+    back = (context_length - slots + (slots - context_length) % m) // m
+    at = (seasons - 1 - back).to(blocks.dtype)
+    profile = mean + slope * (at - centre) + shape[:, (slots - context_length) % m]
+    return torch.where(count > 0, profile, torch.nan)
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_seasons_map(seasons: int, m: int, context_length: int) -> torch.Tensor:
+    """[seasons * m, m]: `_rebuilt_profile` of whole seasons as a linear map (serving latency is
+    per-operation overhead; this is one matrix product instead of about twenty operations)."""
+    basis = torch.eye(seasons * m, dtype=torch.float64).reshape(seasons * m, seasons, m)
+    whole = torch.ones(seasons * m, seasons, dtype=torch.bool)
+    return _rebuilt_profile(basis, whole, context_length).to(torch.float32).contiguous()
