@@ -159,7 +159,10 @@ class ForecasterArtifact:
 
 def left_padded(histories: Sequence[Sequence[float]]) -> torch.Tensor:
     """Histories of different lengths -> one [B, T] tensor, NaN-padded on the left."""
-    width = max(len(history) for history in histories)
+    lengths = {len(history) for history in histories}
+    if len(lengths) == 1:  # the usual batch: one conversion, no padding
+        return torch.tensor(histories, dtype=torch.float32)
+    width = max(lengths)
     batch = torch.full((len(histories), width), torch.nan, dtype=torch.float32)
     for row, history in zip(batch, histories, strict=True):
         if history:

@@ -106,9 +106,8 @@ class WindowScaler:
         if seasons == 0:
             return torch.full((len(u), m), torch.nan, dtype=u.dtype)
         recent = u[:, u.shape[1] - seasons * m :]
-        whole = torch.isfinite(recent.reshape(len(u), seasons, m)).all(
-            dim=2
-        )  # padding, or <= 0 under the log
+        # a season is whole when it has no padding and, under the log, no value <= 0
+        whole = torch.isfinite(recent.reshape(len(u), seasons, m)).all(dim=2)
         if bool(whole.all()):
             # the common case (no padding): the profile is linear in the values, one matrix product
             return recent @ _whole_seasons_map(seasons, m, context_length).to(u.dtype)

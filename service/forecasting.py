@@ -62,9 +62,7 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
                 "greater_than",
             )
         rows.append(history[-artifact.lookback :])
-    same_length = len({len(row) for row in rows}) == 1
-    batch = torch.tensor(rows, dtype=torch.float32) if same_length else left_padded(rows)
-    prediction = artifact.predict(batch, request.horizon, request.level)
+    prediction = artifact.predict(left_padded(rows), request.horizon, request.level)
     tensors = [prediction.point, *(bound for pair in prediction.intervals.values() for bound in pair)]
     if not all(bool(torch.isfinite(tensor).all()) for tensor in tensors):
         raise RequestProblem(

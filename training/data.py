@@ -286,7 +286,7 @@ def _ungrouped(texts: pd.Series) -> pd.Series | None:
     """A column of numbers written with thousands separators -> floats; None if its values
     do not all follow one convention."""
     for pattern, separators, decimal in GROUPED_NUMBERS:
-        if texts.map(lambda text, pattern=pattern: pattern.fullmatch(text) is not None).all():
+        if texts.str.fullmatch(pattern).all():
             plain = texts
             for separator in separators:
                 plain = plain.str.replace(separator, "", regex=False)
@@ -296,8 +296,8 @@ def _ungrouped(texts: pd.Series) -> pd.Series | None:
 
 def _parse_values(column: pd.Series, path: Path, name: str, fill: str | None) -> np.ndarray:
     numeric = pd.to_numeric(column, errors="coerce")
-    non_numeric = np.flatnonzero(numeric.isna().to_numpy() & column.notna().to_numpy())
     present = column.notna().to_numpy()
+    non_numeric = np.flatnonzero(numeric.isna().to_numpy() & present)
     grouped = _ungrouped(column[present].astype(str).str.strip()) if len(non_numeric) else None
     if grouped is not None:
         first = non_numeric[0]

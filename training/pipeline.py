@@ -74,10 +74,7 @@ def fit_artifact(
         scaler, folds, skip, transform_errors = _choose_transform(config, values[:fit_end], train_end)
         # the older folds' held-out errors of the chosen ridge: more calibration windows,
         # from earlier origins, for series whose validation part holds only a dozen
-        for fold in folds[1:]:
-            weight, bias = ridge_fit(*fold.fit, skip)
-            z, target = fold.held_out
-            earlier_residuals.append((z @ weight.T + bias - target).abs())
+        earlier_residuals = [(fold.held_out_forecast(skip) - fold.held_out[1]).abs() for fold in folds[1:]]
     else:
         scaler = WindowScaler.fit(
             values[:train_end], config.season_length, config.transform, config.profile_seasons
@@ -132,10 +129,14 @@ class RidgeFold:
     held_out_scale: torch.Tensor
     held_out_target: torch.Tensor
 
+    def held_out_forecast(self, choice: RidgeChoice) -> torch.Tensor:
+        """The ridge `choice` fitted on this fold, applied to its held-out windows (normalised)."""
+        weight, bias = ridge_fit(*self.fit, choice)
+        return self.held_out[0] @ weight.T + bias
+
     def error(self, scaler: WindowScaler, choice: RidgeChoice) -> float:
         """Held-out MAE in original units of the ridge `choice` fitted on this fold."""
-        weight, bias = ridge_fit(*self.fit, choice)
-        forecast = scaler.decode(self.held_out[0] @ weight.T + bias, self.held_out_level, self.held_out_scale)
+        forecast = scaler.decode(self.held_out_forecast(choice), self.held_out_level, self.held_out_scale)
         return float((forecast - self.held_out_target).abs().mean())
 
 
@@ -173,17 +174,15 @@ def _choose_transform(
     candidates = [config.transform]
     if config.transform == "auto":
         candidates = ["log", "none"] if bool(np.all(train > 0)) else ["none"]
-    best = None
+    tried: dict[str, tuple[WindowScaler, list[RidgeFold], RidgeChoice]] = {}
     errors: dict[str, float] = {}
     for transform in candidates:
         scaler = WindowScaler.fit(train, config.season_length, transform, config.profile_seasons)
         folds = _ridge_folds(config, scaler, values)
         choice, _ = select_ridge([(fold.fit, fold.held_out) for fold in folds])
+        tried[transform] = (scaler, folds, choice)
         errors[transform] = sum(fold.error(scaler, choice) for fold in folds) / len(folds)
-        if best is None or errors[transform] < best[3]:
-            best = (scaler, folds, choice, errors[transform])
-    scaler, folds, choice, _ = best
-    return scaler, folds, choice, errors
+    return *tried[min(errors, key=errors.get)], errors
 
 
 def _normalised_pairs(
