@@ -38,6 +38,8 @@ class WindowScaler:
         """Decide the transform and the scale floor from the training part only."""
         if transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
+        if profile_seasons < 0:
+            raise ValueError(f"profile_seasons must be >= 0, got {profile_seasons}")
         positive = bool(np.all(train > 0))
         if transform == "log" and not positive:
             raise ValueError("transform 'log' needs strictly positive training values")

@@ -443,3 +443,13 @@ def test_cli_warns_once_about_a_shrunk_horizon_for_all_cells(
         )
     assert code == 0
     assert len([r for r in caplog.records if "too few for the default horizon" in r.getMessage()]) == 1
+
+
+def test_cli_refuses_negative_profile_seasons_before_training(scratch_store, capsys):
+    code = main(
+        ["--series", "passengers", "--profile-seasons", "-1", "--tracking-uri", scratch_store, *TINY_CLI]
+    )
+    assert code == 2
+    assert "--profile-seasons must be >= 0" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="profile_seasons"):
+        WindowScaler.fit(np.arange(1.0, 30.0), season_length=12, profile_seasons=-1)

@@ -94,6 +94,10 @@ class TrainConfig:
                 f"name {self.name!r} cannot be served: use letters, digits, '_', '.' or '-' "
                 "(starting with a letter or digit, at most 200 characters)"
             )
+        if self.profile_seasons < 0:
+            raise DataError(
+                f"--profile-seasons must be >= 0 (0 = no seasonal profile), got {self.profile_seasons}"
+            )
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: object) -> TrainConfig:
