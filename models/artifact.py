@@ -28,7 +28,10 @@ from models.scaling import WindowScaler
 CONFIG_FILE = "forecaster.json"
 WEIGHTS_FILE = "weights.pt"
 CALIBRATION_FILE = "calibration.pt"
-FORMAT_VERSION = 1
+# 2: the encoder reads the context only (format 1 fed it the seasonal profile as well);
+# format 1 still loads, and forecasts as it did.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 # Registered model names: what the service accepts in a request, so training refuses any
 # other name before it fits anything (MLflow itself allows names no URL or filter can carry).
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -142,9 +145,13 @@ class ForecasterArtifact:
     def load(cls, directory: str | Path) -> ForecasterArtifact:
         directory = Path(directory)
         document = json.loads((directory / CONFIG_FILE).read_text())
-        if document.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"unsupported artifact format {document.get('format_version')!r} in {directory}")
-        config = ForecasterConfig.from_dict(document["config"])
+        version = document.get("format_version")
+        if version not in READABLE_FORMATS:
+            raise ValueError(f"unsupported artifact format {version!r} in {directory}")
+        values = document["config"]
+        if version == 1:
+            values = {**values, "profile_in_encoder": True}
+        config = ForecasterConfig.from_dict(values)
         network = Forecaster(config)
         network.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True, map_location="cpu"))
         calibration = torch.load(directory / CALIBRATION_FILE, weights_only=True, map_location="cpu")

@@ -1,5 +1,6 @@
-"""The forecasting network: a stacked recurrent encoder over the normalised input (the
-optional seasonal profile, then the context window) and a head that emits the next H steps.
+"""The forecasting network: a stacked recurrent encoder over the normalised context window,
+a head that emits the next H steps, and a linear skip from the whole input (the optional
+seasonal profile, then the context) to the same H steps.
 
 Inputs and outputs live in the window-normalised space of `models.scaling`; the artifact
 wraps this module with the scaler. A config dataclass holds every architectural choice so
@@ -41,7 +42,11 @@ class ForecasterConfig:
     # The oldest T mod patch_length values reach the outputs through the linear skip only.
     patch_length: int = 1
     # Input values before the context: the seasonal profile of `models.scaling` (0 = none).
+    # They reach the outputs through the linear skip only: the encoder running over them too
+    # was no more accurate and a season longer per forecast (ablations.md, section 13).
     profile_length: int = 0
+    # True only for artifacts of format 1, whose encoder read the profile as well.
+    profile_in_encoder: bool = False
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -109,6 +114,11 @@ def to_patches(z: torch.Tensor, patch_length: int) -> torch.Tensor:
     return z[:, z.shape[1] - steps * patch_length :].reshape(z.shape[0], steps, patch_length)
 
 
+def encoder_input(z: torch.Tensor, config: ForecasterConfig) -> torch.Tensor:
+    """The part of the input z [B, T] the recurrent encoder reads: the context."""
+    return z if config.profile_in_encoder else z[:, config.profile_length :]
+
+
 def _merge_directions(state: torch.Tensor, num_layers: int) -> torch.Tensor:
     """[layers * 2, B, H] -> [layers, B, 2H]: both directions' final states feed the decoder."""
     _, batch, hidden = state.shape
@@ -146,7 +156,7 @@ class RecurrentNetwork(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, T] (T = input_length) -> [B, H]."""
-        encoded, state = self.encoder(to_patches(z, self.config.patch_length))
+        encoded, state = self.encoder(to_patches(encoder_input(z, self.config), self.config.patch_length))
         if self.config.head == "direct":
             out = self.head(self.dropout(self._last_step(encoded)))
         else:
@@ -255,7 +265,7 @@ class FusedEnsemble:
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, T] -> ensemble-mean forecast [B, H]."""
         config = self.config
-        patches = to_patches(z, config.patch_length)
+        patches = to_patches(encoder_input(z, config), config.patch_length)
         zeros = z.new_zeros(config.num_layers * self.directions, z.shape[0], config.hidden_size)
         state = (zeros, zeros) if config.cell == "lstm" else zeros
         bidirectional = config.bidirectional

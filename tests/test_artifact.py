@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,35 @@ def test_load_rejects_an_unknown_format_version(artifact, tmp_path):
     (directory / CONFIG_FILE).write_text(json.dumps(document))
     with pytest.raises(ValueError, match="format"):
         ForecasterArtifact.load(directory)
+
+
+def test_a_format_1_artifact_still_forecasts_as_it_did(artifact, history, tmp_path):
+    """Format 1 fed the seasonal profile to the encoder as well as to the linear skip; such an
+    artifact still loads, and its encoder still reads the profile."""
+    torch.manual_seed(1)
+    network = Forecaster(artifact.config)
+    for parameter in network.parameters():  # heads start at zero: randomise so the encoder counts
+        torch.nn.init.uniform_(parameter, -0.5, 0.5)
+    current = ForecasterArtifact(
+        artifact.config, artifact.scaler, network, artifact.calibration, artifact.metadata
+    )
+    directory = current.save(tmp_path / "forecaster")
+    document = json.loads((directory / CONFIG_FILE).read_text())
+    document["format_version"] = 1
+    del document["config"]["profile_in_encoder"]
+    (directory / CONFIG_FILE).write_text(json.dumps(document))
+    old_config = replace(artifact.config, profile_in_encoder=True)
+    old_network = Forecaster(old_config)
+    old_network.load_state_dict(network.state_dict())
+    expected = ForecasterArtifact(old_config, artifact.scaler, old_network, artifact.calibration).predict(
+        history, HORIZON
+    )
+    loaded = ForecasterArtifact.load(directory)
+    assert loaded.config == old_config
+    assert torch.equal(loaded.predict(history, HORIZON).point, expected.point)
+    # with a profile the two formats forecast differently, so the flag is what kept it
+    differs = not torch.equal(current.predict(history, HORIZON).point, expected.point)
+    assert differs == bool(artifact.config.profile_length)
 
 
 def test_intervals_contain_the_point_and_widen_with_level(artifact, history):

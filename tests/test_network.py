@@ -96,14 +96,23 @@ def test_config_round_trips_through_a_dict():
 
 
 @pytest.mark.parametrize(
-    ("cell", "num_layers", "bidirectional", "linear_skip", "patch_length"),
+    ("cell", "num_layers", "bidirectional", "linear_skip", "patch_length", "profile", "profile_in_encoder"),
     [
-        *itertools.product(("lstm", "gru"), (1, 2), (False, True), (True, False), (1, 3)),
-        ("rnn", 2, False, True, 2),
+        *(
+            (*case, 0, False)
+            for case in itertools.product(("lstm", "gru"), (1, 2), (False, True), (True, False), (1, 3))
+        ),
+        ("rnn", 2, False, True, 2, 0, False),
+        *(
+            ("lstm", 2, bidirectional, True, 3, 4, reads)
+            for bidirectional in (False, True)
+            for reads in (False, True)
+        ),
+        ("gru", 1, False, False, 1, 4, False),
     ],
 )
 def test_fused_ensemble_mean_equals_the_member_forward(
-    cell, num_layers, bidirectional, linear_skip, patch_length
+    cell, num_layers, bidirectional, linear_skip, patch_length, profile, profile_in_encoder
 ):
     torch.manual_seed(0)
     config = ForecasterConfig(
@@ -116,6 +125,8 @@ def test_fused_ensemble_mean_equals_the_member_forward(
         patch_length=patch_length,
         hidden_size=8,
         ensemble_size=3,
+        profile_length=profile,
+        profile_in_encoder=profile_in_encoder,
     )
     network = Forecaster(config).eval()
     for parameter in network.parameters():  # heads start at zero: randomise every weight so all count
@@ -123,9 +134,35 @@ def test_fused_ensemble_mean_equals_the_member_forward(
     fused = network.inference_mean()
     assert isinstance(fused, FusedEnsemble)
     for batch in (1, 5):
-        z = torch.randn(batch, T)
+        z = torch.randn(batch, config.input_length)
         with torch.inference_mode():
             torch.testing.assert_close(fused(z), network(z).mean(dim=0), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_the_seasonal_profile_reaches_the_outputs_through_the_linear_skip_only(head):
+    """The encoder reads the context; the profile before it only feeds the linear skip
+    (artifacts of format 1 keep their encoder reading both, `profile_in_encoder`)."""
+    torch.manual_seed(0)
+    P = 4
+    z = torch.randn(B, P + T)
+    other_profile = torch.cat([torch.randn(B, P), z[:, P:]], dim=1)
+    for reads in (False, True):
+        config = ForecasterConfig(
+            context_length=T,
+            horizon=H,
+            head=head,
+            hidden_size=8,
+            linear_skip=False,
+            profile_length=P,
+            profile_in_encoder=reads,
+        )
+        network = Forecaster(config).eval()
+        for parameter in network.parameters():
+            torch.nn.init.uniform_(parameter, -0.5, 0.5)
+        with torch.inference_mode():
+            unchanged = torch.equal(network(z), network(other_profile))
+        assert unchanged is not reads
 
 
 @pytest.mark.parametrize(("cell", "head"), [("lstm", "seq2seq"), ("gru", "seq2seq"), ("peephole", "direct")])

@@ -67,14 +67,15 @@ def test_batch_equals_single_requests(server, trained_store, artifact):
     assert batch.status_code == 200, batch.text
     answers = batch.json()["forecasts"]
     assert [answer["id"] for answer in answers] == list(histories)
+    # float32: a padded batch computes the profile by another route than a lone row (a few ulp)
     for answer in answers:
         single = post(
             server,
             {"model": trained_store.name, "horizon": 6, "level": [80], "history": histories[answer["id"]]},
         ).json()
-        assert answer["forecast"] == pytest.approx(single["forecast"], rel=1e-6)
+        assert answer["forecast"] == pytest.approx(single["forecast"], rel=1e-5)
         assert answer["intervals"]["80"]["lower"] == pytest.approx(
-            single["intervals"]["80"]["lower"], rel=1e-6
+            single["intervals"]["80"]["lower"], rel=1e-5
         )
 
 
