@@ -218,6 +218,18 @@ def test_season_is_inferred_from_the_timestamps(freq, start, season, make_series
     assert series.season_length == season
 
 
+@pytest.mark.parametrize(
+    ("start", "freq"),
+    [("2000-01-01", "QS-JAN"), ("2000-02-01", "QS-FEB"), ("2000-03-01", "QS-MAR"), ("2000-04-01", "QS-JAN")],
+)
+def test_quarterly_starts_are_named_by_their_first_quarter(start, freq, make_series, write_csv):
+    """pandas infers QS-OCT for quarters starting in January; the same calendar is named QS-JAN."""
+    stamps = pd.date_range(start, periods=40, freq="QS-" + pd.Timestamp(start).strftime("%b").upper())
+    series = load_csv(write_csv(pd.DataFrame({"quarter": stamps, "y": make_series(40)})), "series")
+    assert (series.freq, series.season_length) == (freq, 4)
+    assert series.timestamps.equals(pd.date_range(start, periods=40, freq=freq))
+
+
 def test_date_only_timestamps_are_inferred(make_series, write_csv):
     stamps = pd.date_range("1949-01-01", periods=60, freq="MS").strftime("%Y-%m-%d")
     series = load_csv(write_csv(pd.DataFrame({"month": stamps, "y": make_series(60)})), "series")

@@ -159,8 +159,17 @@ def _read_other_separator(path: Path) -> pd.DataFrame | None:
         return None
 
 
+# pandas names a quarterly-start calendar by its anchor in the year's last quarter (QS-OCT for
+# quarters starting in January, April, July and October); the same calendar, as people write it
+_QUARTER_START = re.compile(r"(\d*B?QS)-(OCT|NOV|DEC)")
+_FIRST_QUARTER_MONTH = {"OCT": "JAN", "NOV": "FEB", "DEC": "MAR"}
+
+
 def _infer_freq(timestamps: pd.DatetimeIndex) -> str | None:
-    return pd.infer_freq(timestamps) if len(timestamps) >= 3 else None
+    freq = pd.infer_freq(timestamps) if len(timestamps) >= 3 else None
+    if freq and (quarterly := _QUARTER_START.fullmatch(freq)):
+        return f"{quarterly[1]}-{_FIRST_QUARTER_MONTH[quarterly[2]]}"
+    return freq
 
 
 def _grid_freq(timestamps: pd.DatetimeIndex) -> str | None:
