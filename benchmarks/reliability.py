@@ -467,14 +467,13 @@ def unwritable_artifacts(store: Path, uri: str) -> list[dict]:
 
 def pip_audit() -> dict:
     log("security: pip-audit")
-    audit = run(
-        str(Path(sys.executable).with_name("pip-audit")),
-        "-f",
-        "json",
-        "--progress-spinner",
-        "off",
-        timeout=600,
-    )
+    executable = Path(sys.executable).with_name("pip-audit")
+    if not executable.exists():
+        return {
+            "ran": False,
+            "error": f"{executable} not found: install the bench extra (pip install -e '.[bench]')",
+        }
+    audit = run(str(executable), "-f", "json", "--progress-spinner", "off", timeout=600)
     try:
         report = json.loads(audit.stdout)
     except json.JSONDecodeError:
