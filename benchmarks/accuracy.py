@@ -190,13 +190,16 @@ def markdown(report: dict) -> str:
                 lines.append(f"| {row['horizon']} | " + " | ".join(cells_text) + " |")
             lines += [
                 "",
-                "| cell | val MASE | epochs | ridge (alpha, bias penalised) | train seconds | "
+                "| cell | val MASE | epochs | ridge blend: prior alpha (* = bias penalised) | train seconds | "
                 + " | ".join(f"cov{lv} h{row['horizon']}" for row in result["rows"] for lv in LEVELS)
                 + " |",
                 "|---|---|---|---|---|" + "---|" * (len(LEVELS) * len(result["rows"])),
             ]
             for cell, info in result["cells"].items():
-                ridge = info.get("ridge") or {}
+                ridge = ", ".join(
+                    f"{member['prior']} {member['alpha']:g}{'*' if member['penalise_bias'] else ''}"
+                    for member in (info.get("ridge") or {}).get("members", [])
+                )
                 coverage = [
                     _f(row["models"][cell]["coverage"].get(lv, math.nan), 2)
                     for row in result["rows"]
@@ -204,7 +207,7 @@ def markdown(report: dict) -> str:
                 ]
                 lines.append(
                     f"| {cell}{' (champion)' if cell == result['champion'] else ''} | {_f(info['val_mase'])} | "
-                    f"{info.get('epochs')} | {ridge.get('alpha', '')}, {ridge.get('penalise_bias', '')} | "
+                    f"{info.get('epochs')} | {ridge} | "
                     f"{info['seconds']:.1f} | " + " | ".join(coverage) + " |"
                 )
             lines.append("")

@@ -27,7 +27,7 @@ from training.backtest import (
     seasonal_naive_forecast,
 )
 from training.config import TrainConfig
-from training.module import RidgeChoice, ridge_fit, select_ridge
+from training.module import RidgeChoice, prior_map, ridge_fit, select_ridge
 from training.pipeline import RIDGE_FOLDS, _choose_transform, fit_artifact, load_series, train
 
 METRICS = ("mase", "mae", "rmse", "smape")
@@ -330,7 +330,28 @@ def test_a_heavily_penalised_ridge_is_its_prior_forecast(prior, column):
     assert torch.allclose(weight, expected, atol=1e-5) and torch.allclose(bias, torch.zeros(3), atol=1e-5)
 
 
-def test_ridge_cv_picks_the_naive_prior_on_a_random_walk():
+@pytest.mark.parametrize("context", [24, 36])
+def test_the_profile_prior_repeats_the_long_run_season_around_the_window_level(context):
+    """On a seasonal series whose level has just changed, the profile prior's forecast is the
+    seasonal shape rebuilt from history, placed at the level of the window's last season.
+    (Whole seasons of context: a profile straddling two seasons also carries the line between
+    their means, here the level step.)"""
+    m, horizon = 12, 18
+    t = np.arange(400)
+    season = 10 * np.sin(2 * np.pi * t / m) + 3 * np.cos(4 * np.pi * t / m)
+    values = 50 + season + np.where(t >= 328, 7.0, 0.0)  # the last season shifted: a new level
+    scaler = WindowScaler.fit(values[:200], m, "none", profile_seasons=20)
+    end = 100 + 240
+    z, level, scale = scaler.encode(torch.tensor(values[None, 100:end], dtype=torch.float32), context)
+    weight = prior_map("profile", m + context, horizon, profile_length=m).float()
+    forecast = scaler.decode(z @ weight.T, level, scale)[0].numpy()
+    expected = level.item() + season[end : end + horizon]
+    np.testing.assert_allclose(forecast, expected, atol=1e-3)
+    with pytest.raises(ValueError, match="profile"):
+        prior_map("profile", context, horizon)
+
+
+def test_ridge_cv_blends_one_ridge_per_prior_and_tracks_a_random_walk():
     generator = torch.Generator().manual_seed(1)
     walk = torch.cumsum(torch.randn(600, generator=generator), 0)
     windows = walk.unfold(0, 13, 1)
@@ -341,11 +362,18 @@ def test_ridge_cv_picks_the_naive_prior_on_a_random_walk():
         ((z[:300], target[:300]), (z[300:450], target[300:450])),
         ((z[:150], target[:150]), (z[150:300], target[150:300])),
     ]
-    choice, _ = select_ridge(folds)
-    weight, _ = ridge_fit(z, target, choice)
-    # whichever prior wins, the fitted map must be (close to) "repeat the last value"
-    assert torch.allclose(weight[:, -1], torch.ones(5), atol=0.15)
-    assert weight[:, :-1].abs().max() < 0.15
+    skip = select_ridge(folds)
+    # no profile in the input: no profile prior
+    assert [member.prior for member in skip.members] == ["level", "naive"]
+    # the naive member is "repeat the last value"; the blend is a damped version of it
+    naive_weight, _ = ridge_fit(z, target, skip.members[1])
+    assert torch.allclose(naive_weight[:, -1], torch.ones(5), atol=0.05)
+    weight, _ = skip.fit(z, target)
+    assert torch.allclose(weight[:, -1], torch.ones(5), atol=0.2)
+    assert weight[:, :-1].abs().max() < 0.2
+    assert [member.prior for member in select_ridge(folds, profile_length=4).members] == [
+        "level", "naive", "profile",
+    ]  # fmt: skip
 
 
 TINY_CLI = [

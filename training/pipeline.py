@@ -27,7 +27,7 @@ from training.backtest import Backtest, mase_scale, plot_backtest, run_backtest
 from training.config import MIN_TRAIN_WINDOWS, TrainConfig, load_series
 from training.data import DataError, SeriesData
 from training.datamodule import WindowDataModule
-from training.module import ForecastModule, RidgeChoice, ridge_fit, select_ridge
+from training.module import ForecastModule, RidgeBlend, select_ridge
 from training.registry import configure_tracking, log_and_register, promote_best
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def fit_artifact(
         )
     datamodule = _datamodule(config, scaler, values[:fit_end], config.val_size)
     network_config = config.network_config(scaler.profile_length)
-    initial = None if skip is None else ridge_fit(*_normalised_pairs(config, scaler, datamodule.train), skip)
+    initial = None if skip is None else skip.fit(*_normalised_pairs(config, scaler, datamodule.train))
     module, best_epoch = _fit(config, network_config, scaler, datamodule, initial, logger, progress, None)
     network = module.network.eval()
     calibration, val_mase = _validation_errors(network, scaler, datamodule, scale)
@@ -89,7 +89,7 @@ def fit_artifact(
     if config.refit:
         full = _datamodule(config, scaler, values[:fit_end], 0)
         if skip is not None:
-            initial = ridge_fit(*_normalised_pairs(config, scaler, full.train), skip)
+            initial = skip.fit(*_normalised_pairs(config, scaler, full.train))
         epochs = max(best_epoch, config.min_epochs, 1)
         module, _ = _fit(config, network_config, scaler, full, initial, None, progress, epochs)
         network = module.network.eval()
@@ -129,14 +129,14 @@ class RidgeFold:
     held_out_scale: torch.Tensor
     held_out_target: torch.Tensor
 
-    def held_out_forecast(self, choice: RidgeChoice) -> torch.Tensor:
-        """The ridge `choice` fitted on this fold, applied to its held-out windows (normalised)."""
-        weight, bias = ridge_fit(*self.fit, choice)
+    def held_out_forecast(self, skip: RidgeBlend) -> torch.Tensor:
+        """The ridge `skip` fitted on this fold, applied to its held-out windows (normalised)."""
+        weight, bias = skip.fit(*self.fit)
         return self.held_out[0] @ weight.T + bias
 
-    def error(self, scaler: WindowScaler, choice: RidgeChoice) -> float:
-        """Held-out MAE in original units of the ridge `choice` fitted on this fold."""
-        forecast = scaler.decode(self.held_out_forecast(choice), self.held_out_level, self.held_out_scale)
+    def error(self, scaler: WindowScaler, skip: RidgeBlend) -> float:
+        """Held-out MAE in original units of the ridge `skip` fitted on this fold."""
+        forecast = scaler.decode(self.held_out_forecast(skip), self.held_out_level, self.held_out_scale)
         return float((forecast - self.held_out_target).abs().mean())
 
 
@@ -165,23 +165,23 @@ def _ridge_folds(config: TrainConfig, scaler: WindowScaler, values: np.ndarray) 
 
 def _choose_transform(
     config: TrainConfig, values: np.ndarray, train_end: int
-) -> tuple[WindowScaler, list[RidgeFold], RidgeChoice, dict[str, float]]:
+) -> tuple[WindowScaler, list[RidgeFold], RidgeBlend, dict[str, float]]:
     """The scaler and ridge skip to train with. With transform "auto" on a positive series,
     log and no transform are both tried: each gets its ridge by CV in its own normalised
     space, and the one with the lower held-out MAE in the series' units over the same folds
-    wins. Returns (scaler, its folds, its ridge choice, CV MAE per transform tried)."""
+    wins. Returns (scaler, its folds, its ridge skip, CV MAE per transform tried)."""
     train = values[:train_end]
     candidates = [config.transform]
     if config.transform == "auto":
         candidates = ["log", "none"] if bool(np.all(train > 0)) else ["none"]
-    tried: dict[str, tuple[WindowScaler, list[RidgeFold], RidgeChoice]] = {}
+    tried: dict[str, tuple[WindowScaler, list[RidgeFold], RidgeBlend]] = {}
     errors: dict[str, float] = {}
     for transform in candidates:
         scaler = WindowScaler.fit(train, config.season_length, transform, config.profile_seasons)
         folds = _ridge_folds(config, scaler, values)
-        choice, _ = select_ridge([(fold.fit, fold.held_out) for fold in folds])
-        tried[transform] = (scaler, folds, choice)
-        errors[transform] = sum(fold.error(scaler, choice) for fold in folds) / len(folds)
+        skip = select_ridge([(fold.fit, fold.held_out) for fold in folds], scaler.profile_length)
+        tried[transform] = (scaler, folds, skip)
+        errors[transform] = sum(fold.error(scaler, skip) for fold in folds) / len(folds)
     return *tried[min(errors, key=errors.get)], errors
 
 
