@@ -61,7 +61,7 @@ RIDGE_ALPHAS = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0, 100.0, 1000.0)
 # level (zero map; for m = 1 that is the last value), the last value (naive, which a random
 # walk needs), or - with a seasonal profile in the input - the profile's seasonal shape around
 # the window's level (ETS's split: level from the recent past, season from the long run).
-# A seasonal-naive prior was tried and dropped (ablations.md, section 2).
+# A seasonal-naive prior, picked by the CV, was tried and dropped (ablations.md, section 7 c).
 RIDGE_PRIORS = ("level", "naive", "profile")
 
 Pair = tuple[torch.Tensor, torch.Tensor]
