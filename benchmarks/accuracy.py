@@ -12,8 +12,10 @@ benchmarks/results/baselines_cache.json keyed by a hash of the series and the pr
 (MSTL's 1,344 next-step windows on weather take about 25 minutes on this machine);
 --refresh-baselines recomputes them.
 
-The generalisation set (benchmarks/data/*.csv, series never used for tuning) trains with
-default settings only, exactly like `python -m training --csv f.csv --name x`.
+The generalisation set (benchmarks/data/*.csv, see its README for which set informed which
+decision) trains with default settings only, exactly like
+`python -m training --csv f.csv --name x --fill ffill`; --extra-dir runs another folder
+instead, such as the held-out series in benchmarks/data/holdout.
 
 Writes benchmarks/results/accuracy.md and accuracy.json.
 """
@@ -220,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", nargs="+", default=list(CELLS))
     parser.add_argument("--extra-cells", nargs="+", default=["lstm", "gru"])
     parser.add_argument("--extra", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--extra-dir", default=str(EXTRA_DATA), help="folder of generalisation CSVs")
     parser.add_argument("--refresh-baselines", action="store_true")
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args(argv)
@@ -231,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
     started = time.perf_counter()
     report: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "builtin": [], "extra": []}
+    extra_paths = sorted(Path(args.extra_dir).resolve().glob("*.csv")) if args.extra else []
+    if args.extra and not extra_paths:
+        parser.error(f"no CSV files in {args.extra_dir}")
     with tempfile.TemporaryDirectory() as store:
         uri = f"sqlite:///{store}/mlflow.db"
         import os
@@ -250,10 +256,12 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             if args.extra:
-                for path in sorted(EXTRA_DATA.glob("*.csv")):
+                for path in extra_paths:
                     report["extra"].append(
                         evaluate_series(
-                            lambda cell, path=path: TrainConfig(name=path.stem, data=str(path), cell=cell),
+                            lambda cell, path=path: TrainConfig(
+                                name=path.stem, data=str(path), cell=cell, fill="ffill"
+                            ),
                             args.extra_cells,
                             uri,
                             cache,

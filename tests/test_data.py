@@ -3,12 +3,14 @@ fills happen only when asked, and frequency / season are inferred from the times
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from training.__main__ import main
-from training.config import TrainConfig
+from training.config import TrainConfig, load_series
 from training.data import DataError, load_csv
 
 
@@ -383,3 +385,50 @@ def test_two_years_of_weekly_data_train_with_defaults(make_series, make_frame, w
     """104 weekly points cannot afford a 52-week context: context gives way before failing."""
     path = write_csv(make_frame(make_series(104, season=52), freq="W-SUN"))
     _short_monthly_trains(TrainConfig(name="weekly", data=str(path), **tiny), path, "weekly")
+
+
+# --- the benchmark's real-world files ---------------------------------------------------------
+
+BENCHMARK_DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
+# file -> (frequency, season length, horizon) the user-CSV path must infer with default settings
+REAL_FILES = {
+    "a10.csv": ("MS", 12, 12),
+    "arrivals_uk.csv": ("QS-JAN", 4, 4),
+    "ausair.csv": ("YS-JAN", 1, 5),
+    "ausbeer.csv": ("QS-JAN", 4, 4),
+    "auscafe.csv": ("MS", 12, 12),
+    "austourists.csv": ("QS-JAN", 4, 4),
+    "chicago_ridership.csv": ("D", 7, 7),
+    "clemson_tmax.csv": ("D", 7, 7),
+    "elecdaily_temp.csv": ("D", 7, 7),
+    "gold.csv": ("B", 5, 5),
+    "goog.csv": ("B", 5, 5),
+    "nottem.csv": ("MS", 12, 12),
+    "ukdriverdeaths.csv": ("MS", 12, 12),
+    "ukgas.csv": ("QS-JAN", 4, 4),
+    "wineind.csv": ("MS", 12, 12),
+    "holdout/airquality_temp.csv": ("D", 7, 7),
+    "holdout/dax.csv": ("B", 5, 5),
+    "holdout/debitcards.csv": ("MS", 12, 12),
+    "holdout/h02.csv": ("MS", 12, 12),
+    "holdout/meltemp.csv": ("D", 7, 7),
+    "holdout/qcement.csv": ("QS-JAN", 4, 4),
+    "holdout/souvenirs.csv": ("MS", 12, 12),
+    "holdout/usmelec.csv": ("MS", 12, 12),
+}
+
+
+def test_every_vendored_benchmark_file_is_listed_here() -> None:
+    found = {str(p.relative_to(BENCHMARK_DATA)) for p in BENCHMARK_DATA.rglob("*.csv")}
+    assert found == set(REAL_FILES)
+
+
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
+def test_real_files_infer_their_calendar_and_fit_the_default_splits(name: str) -> None:
+    freq, season, horizon = REAL_FILES[name]
+    config = TrainConfig(name=Path(name).stem, data=str(BENCHMARK_DATA / name), fill="ffill")
+    series = load_series(config)
+    resolved = config.resolve(series)
+    assert (series.freq, series.season_length, resolved.horizon) == (freq, season, horizon)
+    assert np.isfinite(series.values).all()
+    assert resolved.test_size >= resolved.horizon and resolved.val_size >= resolved.horizon
