@@ -5,8 +5,9 @@ An artifact directory holds three files and nothing that needs unpickling:
 - `forecaster.json`: network config, scaler, series metadata (name, frequency, season,
   the stored series' tail and its future timestamps, test metrics);
 - `weights.pt`: the network's `state_dict`, read with `torch.load(weights_only=True)`;
-- `calibration.pt`: absolute validation errors per horizon step in the normalised space,
-  from which intervals are drawn (split-conformal: scale-free, so they adapt to any history).
+- `calibration.pt`: absolute validation errors per horizon step, in units of the scaler's
+  `width_scale` of each window, from which intervals are drawn (split-conformal: scale-free,
+  so they adapt to any history).
 
 `predict` is the one entry point training's backtest, the pyfunc wrapper and the service
 all call.
@@ -29,9 +30,11 @@ CONFIG_FILE = "forecaster.json"
 WEIGHTS_FILE = "weights.pt"
 CALIBRATION_FILE = "calibration.pt"
 # 2: the encoder reads the context only (format 1 fed it the seasonal profile as well);
-# format 1 still loads, and forecasts as it did.
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
+# 3: calibration residuals in seasonal-difference units (the scaler's `interval_scale`; formats
+# 1 and 2 have none and were calibrated in window-scale units). Older formats still load, and
+# forecast as they did.
+FORMAT_VERSION = 3
+READABLE_FORMATS = (1, 2, 3)
 # Registered model names: what the service accepts in a request, so training refuses any
 # other name before it fits anything (MLflow itself allows names no URL or filter can carry).
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -50,7 +53,7 @@ class ForecasterArtifact:
     config: ForecasterConfig
     scaler: WindowScaler
     network: Forecaster
-    calibration: torch.Tensor  # [n_windows, H] absolute normalised errors
+    calibration: torch.Tensor  # [n_windows, H] absolute errors / the window's width_scale
     metadata: dict = field(default_factory=dict)
     _ensemble_mean: Callable[[torch.Tensor], torch.Tensor] = field(init=False, repr=False, compare=False)
 
@@ -97,6 +100,7 @@ class ForecasterArtifact:
         steps: list[torch.Tensor] = []
         with torch.inference_mode():
             z, level0, scale0 = self.normalised_forecast(context)
+            width_scale = self.scaler.width_scale(context, self.config.context_length) if levels else None
             point = self.scaler.decode(z, level0, scale0)
             steps.append(point)
             produced = point.shape[1]
@@ -107,7 +111,7 @@ class ForecasterArtifact:
                 steps.append(point)
                 produced += point.shape[1]
             forecast = torch.cat(steps, dim=1)[:, :horizon]
-            intervals = {level: self._interval(forecast, scale0, level) for level in levels}
+            intervals = {level: self._interval(forecast, width_scale, level) for level in levels}
         return Forecast(point=forecast, intervals=intervals)
 
     def _interval(

@@ -22,6 +22,9 @@ import numpy as np
 import torch
 
 TRANSFORMS = ("auto", "log", "none")
+# What interval widths are measured in (calibration residuals are divided by it, served widths
+# multiplied): "step" = the window scale, "seasonal" = the mean absolute seasonal difference.
+INTERVAL_SCALES = ("step", "seasonal")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,12 @@ class WindowScaler:
     season_length: int
     min_scale: float
     profile_seasons: int = 0
+    # artifacts saved before this field existed were calibrated in window-scale units
+    interval_scale: str = "step"
+
+    def __post_init__(self) -> None:
+        if self.interval_scale not in INTERVAL_SCALES:
+            raise ValueError(f"interval_scale must be one of {INTERVAL_SCALES}, got {self.interval_scale!r}")
 
     @classmethod
     def fit(
@@ -52,6 +61,7 @@ class WindowScaler:
             min_scale=max(0.1 * typical_step, 1e-8),
             # a series without a season has no profile: its "per-phase mean" is the mean of all history
             profile_seasons=profile_seasons if season_length > 1 else 0,
+            interval_scale="seasonal",
         )
 
     @property
@@ -114,6 +124,25 @@ class WindowScaler:
             # the common case (no padding): the profile is linear in the values, one matrix product
             return recent @ _whole_seasons_map(seasons, m, context_length).to(u.dtype)
         return _rebuilt_profile(recent.reshape(len(u), seasons, m), whole, context_length)
+
+    def width_scale(self, history: torch.Tensor, context_length: int) -> torch.Tensor:
+        """history [B, T >= context_length] -> [B, 1], the unit of interval widths (transformed space).
+
+        "seasonal": the mean |u[t] - u[t - m]| over the context - the noise the season does not
+        explain. The window scale (mean |step|) of a strongly seasonal series is mostly the
+        seasonal swing, so widths in its units follow the season's amplitude rather than the
+        noise, and a validation part whose swing differs from the test part's miscalibrates
+        (ablations.md section 16). A context of one season or less falls back to lag 1.
+        """
+        u = self.transform(history[:, -context_length:])
+        lag = (
+            self.season_length
+            if self.interval_scale == "seasonal" and self.season_length < context_length
+            else 1
+        )
+        if context_length <= lag:
+            return torch.full((len(u), 1), self.min_scale, dtype=u.dtype)
+        return (u[:, lag:] - u[:, :-lag]).abs().mean(dim=1, keepdim=True).clamp_min(self.min_scale)
 
     def normalise(self, values: torch.Tensor, level: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         """Targets in original units -> the window's normalised space (for the loss)."""

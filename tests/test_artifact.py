@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 from dataclasses import replace
 from pathlib import Path
@@ -126,6 +127,37 @@ def test_a_format_1_artifact_still_forecasts_as_it_did(artifact, history, tmp_pa
     # with a profile the two formats forecast differently, so the flag is what kept it
     differs = not torch.equal(current.predict(history, HORIZON).point, expected.point)
     assert differs == bool(artifact.config.profile_length)
+
+
+def test_interval_half_widths_are_the_calibration_quantile_times_the_width_scale(artifact, history):
+    forecast = artifact.predict(history, HORIZON, (80.0,))
+    lower, upper = forecast.intervals[80.0]
+    n = artifact.calibration.shape[0]
+    quantile = torch.quantile(artifact.calibration, math.ceil((n + 1) * 0.8) / n, dim=0)
+    half_width = artifact.scaler.width_scale(history, CONTEXT) * quantile
+    transform = artifact.scaler.transform
+    torch.testing.assert_close(transform(upper) - transform(forecast.point), half_width)
+    torch.testing.assert_close(transform(forecast.point) - transform(lower), half_width)
+
+
+def test_a_format_2_artifact_keeps_its_window_scale_intervals(artifact, history, tmp_path):
+    """Formats 1 and 2 stored calibration residuals in window-scale units and no interval_scale."""
+    directory = artifact.save(tmp_path / "forecaster")
+    document = json.loads((directory / CONFIG_FILE).read_text())
+    assert document["format_version"] == 3 and document["scaler"]["interval_scale"] == "seasonal"
+    document["format_version"] = 2
+    del document["scaler"]["interval_scale"]
+    (directory / CONFIG_FILE).write_text(json.dumps(document))
+    loaded = ForecasterArtifact.load(directory)
+    assert loaded.scaler == replace(artifact.scaler, interval_scale="step")
+    forecast = loaded.predict(history, HORIZON, (95.0,))
+    _, _, window_scale = loaded.scaler.encode(history, CONTEXT)
+    n = artifact.calibration.shape[0]
+    quantile = torch.quantile(artifact.calibration, math.ceil((n + 1) * 0.95) / n, dim=0)
+    transform = loaded.scaler.transform
+    torch.testing.assert_close(
+        transform(forecast.intervals[95.0][1]) - transform(forecast.point), window_scale * quantile
+    )
 
 
 def test_intervals_contain_the_point_and_widen_with_level(artifact, history):

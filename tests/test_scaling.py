@@ -88,3 +88,43 @@ def test_the_fast_path_for_whole_seasons_equals_the_general_one(context):
     alone = s.encode(rows[:2], context)[0]
     together = s.encode(padded, context)[0][:2]
     torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-4)  # float32 summation order
+
+
+# --- the unit of interval widths ---------------------------------------------------------------
+
+
+def _width_scaler(interval_scale: str, season: int = SEASON) -> WindowScaler:
+    return WindowScaler(log=False, season_length=season, min_scale=1e-6, interval_scale=interval_scale)
+
+
+def test_seasonal_width_scale_is_the_mean_absolute_seasonal_difference_over_the_context():
+    rng = np.random.default_rng(3)
+    values = np.tile([10.0, 50.0, 20.0, 70.0], 6) + rng.normal(0.0, 1.0, 24)
+    history = torch.tensor(values[None], dtype=torch.float32)
+    context = values[-12:]
+    expected = np.abs(context[SEASON:] - context[:-SEASON]).mean()
+    width = _width_scaler("seasonal").width_scale(history, 12)
+    torch.testing.assert_close(width, torch.tensor([[expected]], dtype=torch.float32))
+    # the window scale is mostly the seasonal swing: ~30 against ~1 for the noise
+    _, _, window_scale = _width_scaler("seasonal").encode(history, 12)
+    assert float(window_scale) > 10 * float(width)
+
+
+def test_step_width_scale_is_the_window_scale_older_artifacts_were_calibrated_in():
+    history = torch.tensor([[3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0]])
+    _, _, window_scale = _width_scaler("step").encode(history, 8)
+    assert torch.equal(_width_scaler("step").width_scale(history, 8), window_scale)
+
+
+def test_a_context_of_one_season_measures_widths_in_steps():
+    history = torch.tensor([[3.0, 1.0, 4.0, 1.0, 5.0, 9.0]])
+    torch.testing.assert_close(
+        _width_scaler("seasonal").width_scale(history, SEASON),
+        _width_scaler("step").width_scale(history, SEASON),
+    )
+
+
+def test_training_fits_seasonal_widths_and_rejects_an_unknown_unit():
+    assert WindowScaler.fit(np.arange(1.0, 30.0), SEASON).interval_scale == "seasonal"
+    with pytest.raises(ValueError, match="interval_scale"):
+        _width_scaler("quantile")

@@ -156,6 +156,32 @@ def test_calibration_comes_from_the_validation_windows_and_older_folds(tiny_fit)
     assert (artifact.calibration >= 0).all()
 
 
+def test_validation_residuals_are_calibrated_in_width_scale_units(tiny_fit):
+    """Without the refit the served network is the one validated: the first calibration rows
+    are its validation errors in the transformed space, divided by each window's width scale."""
+    config, series, _ = tiny_fit
+    config = replace(config, refit=False)
+    artifact = fit_artifact(config, series, logger=None, progress=False)
+    fit_end = len(series) - config.test_size
+    windows = WindowDataModule(
+        series.values[:fit_end],
+        config.context_length,
+        config.horizon,
+        config.val_size,
+        32,
+        64,
+        0,
+        artifact.lookback,
+    ).val
+    history, target = windows.tensors
+    point = artifact.predict(history, config.horizon).point
+    transform = artifact.scaler.transform
+    expected = (transform(target) - transform(point)).abs() / artifact.scaler.width_scale(
+        history, config.context_length
+    )
+    torch.testing.assert_close(artifact.calibration[: len(history)], expected, rtol=1e-4, atol=1e-5)
+
+
 def test_a_longer_series_calibrates_on_every_fold(make_series, make_frame, write_csv, tiny):
     path = write_csv(make_frame(make_series(400)))
     series = load_csv(path, "longer")

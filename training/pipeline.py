@@ -74,7 +74,7 @@ def fit_artifact(
         scaler, folds, skip, transform_errors = _choose_transform(config, values[:fit_end], train_end)
         # the older folds' held-out errors of the chosen ridge: more calibration windows,
         # from earlier origins, for series whose validation part holds only a dozen
-        earlier_residuals = [(fold.held_out_forecast(skip) - fold.held_out[1]).abs() for fold in folds[1:]]
+        earlier_residuals = [fold.calibration_errors(skip) for fold in folds[1:]]
     else:
         scaler = WindowScaler.fit(
             values[:train_end], config.season_length, config.transform, config.profile_seasons
@@ -127,12 +127,18 @@ class RidgeFold:
     held_out: tuple[torch.Tensor, torch.Tensor]
     held_out_level: torch.Tensor
     held_out_scale: torch.Tensor
+    held_out_width_scale: torch.Tensor
     held_out_target: torch.Tensor
 
     def held_out_forecast(self, skip: RidgeBlend) -> torch.Tensor:
         """The ridge `skip` fitted on this fold, applied to its held-out windows (normalised)."""
         weight, bias = skip.fit(*self.fit)
         return self.held_out[0] @ weight.T + bias
+
+    def calibration_errors(self, skip: RidgeBlend) -> torch.Tensor:
+        """Absolute held-out errors of the ridge `skip` fitted on this fold, in interval-width units."""
+        error = (self.held_out_forecast(skip) - self.held_out[1]).abs()
+        return error * self.held_out_scale / self.held_out_width_scale
 
     def error(self, scaler: WindowScaler, skip: RidgeBlend) -> float:
         """Held-out MAE in original units of the ridge `skip` fitted on this fold."""
@@ -157,6 +163,7 @@ def _ridge_folds(config: TrainConfig, scaler: WindowScaler, values: np.ndarray) 
                 held_out=(z, scaler.normalise(target, level, scale)),
                 held_out_level=level,
                 held_out_scale=scale,
+                held_out_width_scale=scaler.width_scale(history, config.context_length),
                 held_out_target=target,
             )
         )
@@ -243,12 +250,13 @@ def _fit(
 def _validation_errors(
     network, scaler: WindowScaler, datamodule: WindowDataModule, scale: float
 ) -> tuple[torch.Tensor, float]:
-    """Absolute normalised errors per step (the calibration set) and the validation MASE."""
+    """Absolute errors per step in interval-width units (the calibration set) and the validation MASE."""
     history, target = datamodule.val.tensors
     with torch.inference_mode():
         z, level, window_scale = scaler.encode(history, datamodule.context_length)
         predicted = network(z).mean(dim=0)
-        residuals = (scaler.normalise(target, level, window_scale) - predicted).abs()
+        errors = (scaler.normalise(target, level, window_scale) - predicted).abs()
+        residuals = errors * window_scale / scaler.width_scale(history, datamodule.context_length)
         forecast = scaler.decode(predicted, level, window_scale)
     return residuals, float((forecast - target).abs().mean()) / scale
 
