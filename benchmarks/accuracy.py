@@ -255,19 +255,18 @@ def main(argv: list[str] | None = None) -> int:
                         args.refresh_baselines,
                     )
                 )
-            if args.extra:
-                for path in extra_paths:
-                    report["extra"].append(
-                        evaluate_series(
-                            lambda cell, path=path: TrainConfig(
-                                name=path.stem, data=str(path), cell=cell, fill="ffill"
-                            ),
-                            args.extra_cells,
-                            uri,
-                            cache,
-                            args.refresh_baselines,
-                        )
+            for path in extra_paths:  # empty with --no-extra
+                report["extra"].append(
+                    evaluate_series(
+                        lambda cell, path=path: TrainConfig(
+                            name=path.stem, data=str(path), cell=cell, fill="ffill"
+                        ),
+                        args.extra_cells,
+                        uri,
+                        cache,
+                        args.refresh_baselines,
                     )
+                )
         finally:
             os.chdir(cwd)
     report["seconds"] = time.perf_counter() - started
