@@ -30,6 +30,7 @@ import math
 import tempfile
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ import numpy as np
 from benchmarks.baselines import baseline_forecasts
 from training.backtest import mase_scale, rolling_origins, score
 from training.config import BUILTIN_SERIES, TrainConfig
+from training.data import DataError
 from training.pipeline import TrainResult, load_series, train
 
 ROOT = Path(__file__).resolve().parent
@@ -237,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     extra_paths = sorted(Path(args.extra_dir).resolve().glob("*.csv")) if args.extra else []
     if args.extra and not extra_paths:
         parser.error(f"no CSV files in {args.extra_dir}")
+    extra_configs = [TrainConfig(name=path.stem, data=str(path), fill="ffill") for path in extra_paths]
+    for config in extra_configs:  # a file training would refuse stops the run now, not after an hour
+        try:
+            config.resolve(load_series(config))
+        except DataError as error:
+            parser.error(str(error))
     with tempfile.TemporaryDirectory() as store:
         uri = f"sqlite:///{store}/mlflow.db"
         import os
@@ -255,12 +263,10 @@ def main(argv: list[str] | None = None) -> int:
                         args.refresh_baselines,
                     )
                 )
-            for path in extra_paths:  # empty with --no-extra
+            for config in extra_configs:  # empty with --no-extra
                 report["extra"].append(
                     evaluate_series(
-                        lambda cell, path=path: TrainConfig(
-                            name=path.stem, data=str(path), cell=cell, fill="ffill"
-                        ),
+                        lambda cell, config=config: replace(config, cell=cell),
                         args.extra_cells,
                         uri,
                         cache,
