@@ -330,6 +330,27 @@ def test_a_heavily_penalised_ridge_is_its_prior_forecast(prior, column):
     assert torch.allclose(weight, expected, atol=1e-5) and torch.allclose(bias, torch.zeros(3), atol=1e-5)
 
 
+def test_the_robust_ridge_ignores_outlying_windows_that_pull_least_squares():
+    """5 % of the windows carry a large shift (a holiday, a level break): least squares moves
+    every weight and the bias towards them, the reweighted fit recovers the clean map."""
+    generator = torch.Generator().manual_seed(3)
+    z = torch.randn(400, 6, generator=generator)
+    true_weight = torch.randn(3, 6, generator=generator)
+    target = z @ true_weight.T + 0.1 * torch.randn(400, 3, generator=generator)
+    target[::20] += 40.0 + 10 * z[::20, :1]
+    choice = RidgeChoice(alpha=1e-6, penalise_bias=False, prior="level")
+    least_squares = ridge_fit(z, target, choice)
+    robust = ridge_fit(z, target, choice, reweightings=3)
+    assert (least_squares[1] - 2.0).abs().max() < 0.5  # the bias absorbs the shift: 5 % of 40
+    assert (least_squares[0] - true_weight).abs().max() > 0.3
+    assert (robust[0] - true_weight).abs().max() < 0.05 and robust[1].abs().max() < 0.05
+    # no outliers: the reweighted fit is the least-squares one, up to noise
+    clean = z @ true_weight.T + 0.1 * torch.randn(400, 3, generator=generator)
+    assert torch.allclose(
+        ridge_fit(z, clean, choice, reweightings=3)[0], ridge_fit(z, clean, choice)[0], atol=0.02
+    )
+
+
 @pytest.mark.parametrize("context", [24, 36])
 def test_the_profile_prior_repeats_the_long_run_season_around_the_window_level(context):
     """On a seasonal series whose level has just changed, the profile prior's forecast is the
