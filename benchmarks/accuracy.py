@@ -15,7 +15,7 @@ benchmarks/results/baselines_cache.json keyed by a hash of the series and the pr
 The generalisation set (benchmarks/data/*.csv, see its README for which set informed which
 decision) trains with default settings only, exactly like
 `python -m training --csv f.csv --name x --fill ffill`; --extra-dir runs another folder
-instead, such as the held-out series in benchmarks/data/holdout.
+instead, such as a folder of series held out from the experiments.
 
 Writes benchmarks/results/accuracy.md and accuracy.json.
 """

@@ -407,14 +407,14 @@ REAL_FILES = {
     "ukdriverdeaths.csv": ("MS", 12, 12),
     "ukgas.csv": ("QS-JAN", 4, 4),
     "wineind.csv": ("MS", 12, 12),
-    "holdout/airquality_temp.csv": ("D", 7, 7),
-    "holdout/dax.csv": ("B", 5, 5),
-    "holdout/debitcards.csv": ("MS", 12, 12),
-    "holdout/h02.csv": ("MS", 12, 12),
-    "holdout/meltemp.csv": ("D", 7, 7),
-    "holdout/qcement.csv": ("QS-JAN", 4, 4),
-    "holdout/souvenirs.csv": ("MS", 12, 12),
-    "holdout/usmelec.csv": ("MS", 12, 12),
+    "airquality_temp.csv": ("D", 7, 7),
+    "dax.csv": ("B", 5, 5),
+    "debitcards.csv": ("MS", 12, 12),
+    "h02.csv": ("MS", 12, 12),
+    "meltemp.csv": ("D", 7, 7),
+    "qcement.csv": ("QS-JAN", 4, 4),
+    "souvenirs.csv": ("MS", 12, 12),
+    "usmelec.csv": ("MS", 12, 12),
 }
 
 
