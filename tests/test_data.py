@@ -415,6 +415,14 @@ REAL_FILES = {
     "qcement.csv": ("QS-JAN", 4, 4),
     "souvenirs.csv": ("MS", 12, 12),
     "usmelec.csv": ("MS", 12, 12),
+    "holdout/departures_visshort.csv": ("MS", 12, 12),
+    "holdout/elecequip.csv": ("MS", 12, 12),
+    "holdout/euretail.csv": ("QS-JAN", 4, 4),
+    "holdout/ftse.csv": ("B", 5, 5),
+    "holdout/hyndsight.csv": ("D", 7, 7),
+    "holdout/johnsonjohnson.csv": ("QS-JAN", 4, 4),
+    "holdout/qauselec.csv": ("QS-JAN", 4, 4),
+    "holdout/usaccdeaths.csv": ("MS", 12, 12),
 }
 
 
