@@ -140,8 +140,9 @@ def evaluate_series(config_for_cell, cells: list[str], tracking_uri: str, cache:
 
 def sampling_band(nominal: float, windows: int) -> float:
     """Half-width of the 95 % normal-approximation band of a coverage measured on `windows`
-    test windows when the intervals are exactly calibrated. Each window counts once: its h
-    steps share one origin and are correlated, so this is the conservative count."""
+    test windows when the intervals are exactly calibrated. Each window counts once (its h
+    steps share one origin and are correlated); errors of neighbouring windows are often
+    correlated too, which widens the true band, so a row just outside it may still be noise."""
     return 1.96 * math.sqrt(nominal * (1.0 - nominal) / windows)
 
 
