@@ -31,10 +31,10 @@ WEIGHTS_FILE = "weights.pt"
 CALIBRATION_FILE = "calibration.pt"
 # 2: the encoder reads the context only (format 1 fed it the seasonal profile as well);
 # 3: calibration residuals in seasonal-difference units (the scaler's `interval_scale`; formats
-# 1 and 2 have none and were calibrated in window-scale units). Older formats still load, and
-# forecast as they did.
-FORMAT_VERSION = 3
-READABLE_FORMATS = (1, 2, 3)
+# 1 and 2 have none and were calibrated in window-scale units); 4: in trimmed seasonal-difference
+# units. Older formats still load, and forecast as they did.
+FORMAT_VERSION = 4
+READABLE_FORMATS = (1, 2, 3, 4)
 # Registered model names: what the service accepts in a request, so training refuses any
 # other name before it fits anything (MLflow itself allows names no URL or filter can carry).
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"

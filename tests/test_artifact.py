@@ -144,7 +144,7 @@ def test_a_format_2_artifact_keeps_its_window_scale_intervals(artifact, history,
     """Formats 1 and 2 stored calibration residuals in window-scale units and no interval_scale."""
     directory = artifact.save(tmp_path / "forecaster")
     document = json.loads((directory / CONFIG_FILE).read_text())
-    assert document["format_version"] == 3 and document["scaler"]["interval_scale"] == "seasonal"
+    assert document["format_version"] == 4 and document["scaler"]["interval_scale"] == "trimmed_seasonal"
     document["format_version"] = 2
     del document["scaler"]["interval_scale"]
     (directory / CONFIG_FILE).write_text(json.dumps(document))
@@ -157,6 +157,28 @@ def test_a_format_2_artifact_keeps_its_window_scale_intervals(artifact, history,
     transform = loaded.scaler.transform
     torch.testing.assert_close(
         transform(forecast.intervals[95.0][1]) - transform(forecast.point), window_scale * quantile
+    )
+
+
+def test_a_format_3_artifact_keeps_its_untrimmed_seasonal_widths(artifact, history, tmp_path):
+    """Format 3 calibrated in plain mean |seasonal difference| units; it must keep serving in them."""
+    directory = artifact.save(tmp_path / "forecaster")
+    document = json.loads((directory / CONFIG_FILE).read_text())
+    document["format_version"] = 3
+    document["scaler"]["interval_scale"] = "seasonal"
+    (directory / CONFIG_FILE).write_text(json.dumps(document))
+    loaded = ForecasterArtifact.load(directory)
+    assert loaded.scaler == replace(artifact.scaler, interval_scale="seasonal")
+    forecast = loaded.predict(history, HORIZON, (95.0,))
+    n = artifact.calibration.shape[0]
+    quantile = torch.quantile(artifact.calibration, math.ceil((n + 1) * 0.95) / n, dim=0)
+    transform = loaded.scaler.transform
+    torch.testing.assert_close(
+        transform(forecast.intervals[95.0][1]) - transform(forecast.point),
+        loaded.scaler.width_scale(history, CONTEXT) * quantile,
+    )
+    assert not torch.equal(
+        loaded.scaler.width_scale(history, CONTEXT), artifact.scaler.width_scale(history, CONTEXT)
     )
 
 

@@ -124,7 +124,20 @@ def test_a_context_of_one_season_measures_widths_in_steps():
     )
 
 
-def test_training_fits_seasonal_widths_and_rejects_an_unknown_unit():
-    assert WindowScaler.fit(np.arange(1.0, 30.0), SEASON).interval_scale == "seasonal"
+def test_the_trimmed_width_scale_leaves_out_the_largest_tenth_of_the_seasonal_differences():
+    rng = np.random.default_rng(4)
+    values = np.tile([10.0, 50.0, 20.0, 70.0], 8) + rng.normal(0.0, 1.0, 32)
+    values[-6] += 40.0  # one holiday-like spike in the context: two large seasonal differences
+    history = torch.tensor(values[None], dtype=torch.float32)
+    differences = np.sort(np.abs(values[-24:][SEASON:] - values[-24:][:-SEASON]))  # 20 of them
+    expected = differences[:18].mean()  # ceil(0.9 * 20) = 18 kept: both of the spike's left out
+    trimmed = _width_scaler("trimmed_seasonal").width_scale(history, 24)
+    torch.testing.assert_close(trimmed, torch.tensor([[expected]], dtype=torch.float32))
+    # the spike's two differences (~40 each) would dominate the plain mean of ~1-unit noise
+    assert float(_width_scaler("seasonal").width_scale(history, 24)) > 3 * float(trimmed)
+
+
+def test_training_fits_trimmed_seasonal_widths_and_rejects_an_unknown_unit():
+    assert WindowScaler.fit(np.arange(1.0, 30.0), SEASON).interval_scale == "trimmed_seasonal"
     with pytest.raises(ValueError, match="interval_scale"):
         _width_scaler("quantile")
