@@ -13,7 +13,7 @@ from models.scaling import WindowScaler
 from training.config import TrainConfig
 from training.data import load_csv
 from training.datamodule import WindowDataModule
-from training.pipeline import RIDGE_FOLDS, _ridge_folds, fit_artifact
+from training.pipeline import CALIBRATION_WINDOWS_FOR_95, RIDGE_FOLDS, _ridge_folds, fit_artifact
 
 OFFSET = 1000.0  # value = OFFSET + position, so every value names where it came from
 N, TEST, VAL, CONTEXT, HORIZON = 120, 20, 24, 16, 6
@@ -154,6 +154,21 @@ def test_calibration_comes_from_the_validation_windows_and_older_folds(tiny_fit)
     folds = len(_ridge_folds(config, artifact.scaler, series.values[: len(series) - config.test_size]))
     assert artifact.calibration.shape == (folds * windows, config.horizon)
     assert (artifact.calibration >= 0).all()
+    assert artifact.metadata["calibration_windows"] == folds * windows
+
+
+@pytest.mark.parametrize(("val_size", "warned"), [(None, True), (30, False)])
+def test_training_warns_when_too_few_windows_calibrate_a_95_percent_interval(
+    tiny_fit, caplog, val_size, warned
+):
+    """tiny_fit's 19-point validation part gives 8 windows of 12 steps: its "95 %" interval
+    would be the largest error seen. 30 points give 19 per fold, the least that supports it."""
+    config, series, _ = tiny_fit
+    config = replace(config, refit=False, val_size=val_size or config.val_size)
+    with caplog.at_level("WARNING", logger="training.pipeline"):
+        artifact = fit_artifact(config, series, logger=None, progress=False)
+    assert (artifact.metadata["calibration_windows"] < CALIBRATION_WINDOWS_FOR_95) == warned
+    assert any("a 95 % interval needs 19" in record.getMessage() for record in caplog.records) == warned
 
 
 def test_validation_residuals_are_calibrated_in_width_scale_units(tiny_fit):

@@ -31,6 +31,8 @@ from training.module import ForecastModule, RidgeBlend, select_ridge
 from training.registry import configure_tracking, log_and_register, promote_best
 
 log = logging.getLogger(__name__)
+# the split-conformal 95 % quantile of n residuals, ceil((n + 1) * 0.95) / n, is only <= 1 from here
+CALIBRATION_WINDOWS_FOR_95 = 19
 RIDGE_FOLDS = 3
 
 
@@ -86,6 +88,15 @@ def fit_artifact(
     network = module.network.eval()
     calibration, val_mase = _validation_errors(network, scaler, datamodule, scale)
     calibration = torch.cat([calibration, *earlier_residuals])
+    if len(calibration) < CALIBRATION_WINDOWS_FOR_95:
+        log.warning(
+            "series %r: intervals are calibrated on %d window(s); a 95 %% interval needs %d (with "
+            "fewer it is the largest error seen and covers less than it says). A longer validation "
+            "part (--val-size) or series gives more",
+            series.name,
+            len(calibration),
+            CALIBRATION_WINDOWS_FOR_95,
+        )
     if config.refit:
         full = _datamodule(config, scaler, values[:fit_end], 0)
         if skip is not None:
@@ -95,6 +106,7 @@ def fit_artifact(
         network = module.network.eval()
     metadata = _series_metadata(series, config, scaler.lookback(config.context_length))
     metadata["val_mase"] = val_mase
+    metadata["calibration_windows"] = len(calibration)
     metadata["epochs"] = best_epoch
     if skip is not None:
         metadata["ridge"] = asdict(skip)
@@ -326,6 +338,7 @@ def train(
             for horizon, result in backtests.items()
         }
         mlflow.log_metric("val_mase", artifact.metadata["val_mase"])
+        mlflow.log_metric("calibration_windows", artifact.metadata["calibration_windows"])
         mlflow.log_metrics(_flat_metrics(backtests))
         seconds = time.perf_counter() - started
         mlflow.log_metric("train_seconds", seconds)
