@@ -92,7 +92,7 @@ def fit_artifact(
         log.warning(
             "series %r: intervals are calibrated on %d window(s); a 95 %% interval needs %d (with "
             "fewer it is the largest error seen and covers less than it says). A longer validation "
-            "part (--val-size) or series gives more",
+            "part (--val-size), a shorter horizon or a longer series gives more",
             series.name,
             len(calibration),
             CALIBRATION_WINDOWS_FOR_95,
