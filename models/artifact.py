@@ -32,9 +32,10 @@ CALIBRATION_FILE = "calibration.pt"
 # 2: the encoder reads the context only (format 1 fed it the seasonal profile as well);
 # 3: calibration residuals in seasonal-difference units (the scaler's `interval_scale`; formats
 # 1 and 2 have none and were calibrated in window-scale units); 4: in trimmed seasonal-difference
-# units. Older formats still load, and forecast as they did.
-FORMAT_VERSION = 4
-READABLE_FORMATS = (1, 2, 3, 4)
+# units; 5: calibration rows per validation origin, NaN past the validation part. Older formats
+# still load, and forecast as they did.
+FORMAT_VERSION = 5
+READABLE_FORMATS = (1, 2, 3, 4, 5)
 # Registered model names: what the service accepts in a request, so training refuses any
 # other name before it fits anything (MLflow itself allows names no URL or filter can carry).
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -53,13 +54,20 @@ class ForecasterArtifact:
     config: ForecasterConfig
     scaler: WindowScaler
     network: Forecaster
-    calibration: torch.Tensor  # [n_windows, H] absolute errors / the window's width_scale
+    # [n_origins, H] absolute errors / the window's width_scale; NaN where a step had no error
+    # (it fell past the validation part: step 1 is calibrated on more origins than step H)
+    calibration: torch.Tensor
     metadata: dict = field(default_factory=dict)
     _ensemble_mean: Callable[[torch.Tensor], torch.Tensor] = field(init=False, repr=False, compare=False)
+    _sorted_calibration: torch.Tensor = field(init=False, repr=False, compare=False)
+    _calibration_counts: torch.Tensor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.network.eval()
         self.calibration = self.calibration.to(torch.float32)
+        # per step: the errors in ascending order (NaN sorts last) and how many there are
+        self._sorted_calibration = self.calibration.sort(dim=0).values
+        self._calibration_counts = (~self.calibration.isnan()).sum(dim=0)
         # built once: the artifact is what serves, its network takes no more weight updates
         self._ensemble_mean = self.network.inference_mean()
 
@@ -119,17 +127,25 @@ class ForecasterArtifact:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         horizon = forecast.shape[1]
         trained = self.config.horizon
-        # split-conformal finite-sample correction: the ceil((n + 1) q) / n empirical quantile
-        # of n calibration errors covers a new error with probability >= q
-        n = self.calibration.shape[0]
-        q = min(math.ceil((n + 1) * level / 100.0) / n, 1.0) if n else level / 100.0
-        quantiles = torch.quantile(self.calibration, q, dim=0)  # [H]
+        quantiles = self._calibration_quantiles(level)  # [H]
         if horizon > trained:
             growth = torch.sqrt(torch.arange(trained + 1, horizon + 1, dtype=torch.float32) / trained)
             quantiles = torch.cat([quantiles, quantiles[-1] * growth])
         width = scale * quantiles[:horizon]
         centre = self.scaler.transform(forecast)
         return self.scaler.inverse(centre - width), self.scaler.inverse(centre + width)
+
+    def _calibration_quantiles(self, level: float) -> torch.Tensor:
+        """Per step, the split-conformal ceil((n + 1) q) / n empirical quantile of its n errors
+        (covers a new error with probability >= q), linearly interpolated as `torch.quantile`."""
+        n = self._calibration_counts.clamp_min(1)
+        q = (torch.ceil((n + 1) * level / 100.0) / n).clamp_max(1.0)
+        position = q * (n - 1)
+        below = position.floor().long()
+        above = position.ceil().long()
+        lower = self._sorted_calibration.gather(0, below[None])[0]
+        upper = self._sorted_calibration.gather(0, above[None])[0]
+        return lower + (upper - lower) * (position - below)
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)

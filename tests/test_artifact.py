@@ -140,11 +140,31 @@ def test_interval_half_widths_are_the_calibration_quantile_times_the_width_scale
     torch.testing.assert_close(transform(forecast.point) - transform(lower), half_width)
 
 
+def test_each_step_takes_its_conformal_quantile_over_the_errors_it_has(artifact, history):
+    """Rows near the validation part's end are NaN for the steps past it: step j's quantile uses
+    its own n (origin r of 20 reaches min(H, 20 - r) steps: step 1 has 20 errors, step 6 has 15)."""
+    calibration = artifact.calibration.clone()
+    for row in range(20):
+        calibration[row, min(HORIZON, 20 - row) :] = torch.nan
+    ragged = replace(artifact, calibration=calibration)
+    forecast = ragged.predict(history, HORIZON, (80.0,))
+    expected = []
+    for step in range(HORIZON):
+        column = calibration[:, step]
+        column = column[~column.isnan()]
+        n = len(column)
+        expected.append(torch.quantile(column, min(math.ceil((n + 1) * 0.8) / n, 1.0)))
+    half_width = ragged.scaler.width_scale(history, CONTEXT) * torch.stack(expected)
+    transform = ragged.scaler.transform
+    torch.testing.assert_close(transform(forecast.intervals[80.0][1]) - transform(forecast.point), half_width)
+    assert [int(n) for n in ragged._calibration_counts] == [20 - step for step in range(HORIZON)]
+
+
 def test_a_format_2_artifact_keeps_its_window_scale_intervals(artifact, history, tmp_path):
     """Formats 1 and 2 stored calibration residuals in window-scale units and no interval_scale."""
     directory = artifact.save(tmp_path / "forecaster")
     document = json.loads((directory / CONFIG_FILE).read_text())
-    assert document["format_version"] == 4 and document["scaler"]["interval_scale"] == "trimmed_seasonal"
+    assert document["format_version"] == 5 and document["scaler"]["interval_scale"] == "trimmed_seasonal"
     document["format_version"] = 2
     del document["scaler"]["interval_scale"]
     (directory / CONFIG_FILE).write_text(json.dumps(document))

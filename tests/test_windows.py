@@ -130,7 +130,7 @@ def test_changing_the_test_part_changes_nothing_fitted(tiny_fit):
     refit = _refit(tiny_fit, values)
     assert refit.scaler == baseline.scaler
     assert _same_network(refit, baseline)
-    assert torch.equal(refit.calibration, baseline.calibration)
+    torch.testing.assert_close(refit.calibration, baseline.calibration, rtol=0, atol=0, equal_nan=True)
     assert refit.metadata["val_mase"] == baseline.metadata["val_mase"]
 
 
@@ -147,13 +147,20 @@ def test_changing_the_validation_part_leaves_the_scaler_to_the_train_part(tiny_f
 
 
 def test_calibration_comes_from_the_validation_windows_and_older_folds(tiny_fit):
-    """The network's validation errors, then the ridge's held-out errors on the older
-    rolling-origin folds (each as many windows as the validation part holds)."""
+    """The network's validation errors, one row per validation origin (NaN where a step falls
+    past the validation part), then the ridge's held-out errors on the older rolling-origin
+    folds (each as many whole windows as the validation part holds)."""
     config, series, artifact = tiny_fit
     windows = config.val_size - config.horizon + 1
     folds = len(_ridge_folds(config, artifact.scaler, series.values[: len(series) - config.test_size]))
-    assert artifact.calibration.shape == (folds * windows, config.horizon)
-    assert (artifact.calibration >= 0).all()
+    calibration = artifact.calibration
+    assert calibration.shape == (config.val_size + (folds - 1) * windows, config.horizon)
+    # origin i of the validation part reaches val_size - i steps
+    reached = (~calibration[: config.val_size].isnan()).sum(dim=1)
+    assert reached.tolist() == [min(config.horizon, config.val_size - i) for i in range(config.val_size)]
+    assert not calibration[config.val_size :].isnan().any()
+    assert (calibration.nan_to_num(0.0) >= 0).all()
+    # the last step is reached by the whole windows only
     assert artifact.metadata["calibration_windows"] == folds * windows
 
 
@@ -203,7 +210,8 @@ def test_a_longer_series_calibrates_on_every_fold(make_series, make_frame, write
     config = TrainConfig(name="longer", data=str(path), **tiny).resolve(series)
     artifact = fit_artifact(config, series, logger=None, progress=False)
     windows = config.val_size - config.horizon + 1
-    assert artifact.calibration.shape == (RIDGE_FOLDS * windows, config.horizon)
+    assert artifact.calibration.shape == (config.val_size + (RIDGE_FOLDS - 1) * windows, config.horizon)
+    assert artifact.metadata["calibration_windows"] == RIDGE_FOLDS * windows
 
 
 @pytest.mark.parametrize(("floor", "cap", "expected"), [(0, 64, 55), (200, 1000, 200), (200, 64, 64)])
