@@ -189,6 +189,13 @@ def coverage_summary(report: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _ridge_member(member: dict) -> str:
+    """'trend[12] 0.3*': prior, how many of the latest context values it reads (all when left
+    out), penalty, * when the bias is penalised."""
+    recent = f"[{member['recent']}]" if member.get("recent") else ""
+    return f"{member['prior']}{recent} {member['alpha']:g}{'*' if member['penalise_bias'] else ''}"
+
+
 def _f(value: float, digits: int = 3) -> str:
     return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
@@ -245,15 +252,15 @@ def markdown(report: dict) -> str:
                 lines.append(f"| {row['horizon']} | " + " | ".join(cells_text) + " |")
             lines += [
                 "",
-                "| cell | val MASE | epochs | ridge blend: prior alpha (* = bias penalised) | train seconds | "
+                "| cell | val MASE | epochs | ridge blend: prior[latest values read] alpha (* = bias penalised) | "
+                "train seconds | "
                 + " | ".join(f"cov{lv} h{row['horizon']}" for row in result["rows"] for lv in LEVELS)
                 + " |",
                 "|---|---|---|---|---|" + "---|" * (len(LEVELS) * len(result["rows"])),
             ]
             for cell, info in result["cells"].items():
                 ridge = ", ".join(
-                    f"{member['prior']} {member['alpha']:g}{'*' if member['penalise_bias'] else ''}"
-                    for member in (info.get("ridge") or {}).get("members", [])
+                    _ridge_member(member) for member in (info.get("ridge") or {}).get("members", [])
                 )
                 coverage = [
                     _f(row["models"][cell]["coverage"].get(lv, math.nan), 2)

@@ -18,6 +18,7 @@ from mlflow import MlflowClient
 from models.artifact import ForecasterArtifact
 from models.network import Forecaster, ForecasterConfig
 from models.scaling import WindowScaler
+from training import module as ridge_module
 from training.__main__ import main
 from training.backtest import (
     mase_scale,
@@ -351,27 +352,6 @@ def test_the_robust_ridge_ignores_outlying_windows_that_pull_least_squares():
     )
 
 
-@pytest.mark.parametrize("context", [24, 36])
-def test_the_profile_prior_repeats_the_long_run_season_around_the_window_level(context):
-    """On a seasonal series whose level has just changed, the profile prior's forecast is the
-    seasonal shape rebuilt from history, placed at the level of the window's last season.
-    (Whole seasons of context: a profile straddling two seasons also carries the line between
-    their means, here the level step.)"""
-    m, horizon = 12, 18
-    t = np.arange(400)
-    season = 10 * np.sin(2 * np.pi * t / m) + 3 * np.cos(4 * np.pi * t / m)
-    values = 50 + season + np.where(t >= 328, 7.0, 0.0)  # the last season shifted: a new level
-    scaler = WindowScaler.fit(values[:200], m, "none", profile_seasons=20)
-    end = 100 + 240
-    z, level, scale = scaler.encode(torch.tensor(values[None, 100:end], dtype=torch.float32), context)
-    weight = prior_map("profile", m + context, horizon, profile_length=m).float()
-    forecast = scaler.decode(z @ weight.T, level, scale)[0].numpy()
-    expected = level.item() + season[end : end + horizon]
-    np.testing.assert_allclose(forecast, expected, atol=1e-3)
-    with pytest.raises(ValueError, match="profile"):
-        prior_map("profile", context, horizon)
-
-
 def test_ridge_cv_blends_one_ridge_per_prior_and_tracks_a_random_walk():
     generator = torch.Generator().manual_seed(1)
     walk = torch.cumsum(torch.randn(600, generator=generator), 0)
@@ -384,17 +364,68 @@ def test_ridge_cv_blends_one_ridge_per_prior_and_tracks_a_random_walk():
         ((z[:150], target[:150]), (z[150:300], target[150:300])),
     ]
     skip = select_ridge(folds)
-    # no profile in the input: no profile prior
-    assert [member.prior for member in skip.members] == ["level", "naive"]
-    # the naive member is "repeat the last value"; the blend is a damped version of it
-    naive_weight, _ = ridge_fit(z, target, skip.members[1])
-    assert torch.allclose(naive_weight[:, -1], torch.ones(5), atol=0.05)
+    # no profile in the input: level and naive, each on the whole context and its latest half
+    assert [(member.prior, member.recent) for member in skip.members] == [
+        ("level", 0), ("level", 4), ("naive", 0), ("naive", 4),
+    ]  # fmt: skip
+    # the naive members are "repeat the last value"; the blend is a damped version of it
+    for member in skip.members[2:]:
+        assert torch.allclose(ridge_fit(z, target, member)[0][:, -1], torch.ones(5), atol=0.05)
     weight, _ = skip.fit(z, target)
     assert torch.allclose(weight[:, -1], torch.ones(5), atol=0.2)
     assert weight[:, :-1].abs().max() < 0.2
+    # with a seasonal profile (the first 4 values) the level priors follow the trend
     assert [member.prior for member in select_ridge(folds, profile_length=4).members] == [
-        "level", "naive", "profile",
+        "trend", "naive", "profile_trend",
     ]  # fmt: skip
+
+
+def test_the_trend_prior_continues_a_trending_season_from_the_last_value(monkeypatch):
+    """On a noiseless line plus season, the profile rebuilds both and the slope from the
+    profile's season to the context's last one is the line's: undamped, the profile-trend prior
+    is the exact continuation (season placed at the right phase, level brought to the present);
+    damped, it lies between that and the same forecast with no trend beyond the last value."""
+    m, horizon, context = 12, 12, 24
+    t = np.arange(300, dtype=np.float64)
+    values = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / m)
+    scaler = WindowScaler.fit(values[:200], m, "none", profile_seasons=20)
+    end = 280
+    history = torch.tensor(values[None, :end], dtype=torch.float64)
+    z, level, scale = scaler.encode(history, context)
+
+    def forecast(prior: str) -> np.ndarray:
+        weight = prior_map(prior, m + context, horizon, profile_length=m)
+        return scaler.decode(z @ weight.T, level, scale)[0].numpy()
+
+    actual = values[end : end + horizon]
+    monkeypatch.setattr(ridge_module, "TREND_DAMPING", 1.0)
+    np.testing.assert_allclose(forecast("profile_trend"), actual, atol=1e-6)
+    monkeypatch.setattr(ridge_module, "TREND_DAMPING", 0.0)
+    np.testing.assert_allclose(forecast("profile_trend"), actual - 0.5 * np.arange(1, horizon + 1), atol=1e-6)
+    monkeypatch.undo()
+    damped = forecast("profile_trend")
+    assert np.all(damped > actual - 0.5 * np.arange(1, horizon + 1)) and np.all(damped[1:] < actual[1:])
+    with pytest.raises(ValueError, match="profile"):
+        prior_map("trend", context, horizon)
+
+
+def test_a_recent_context_member_leaves_the_older_values_at_the_prior_and_cv_scores_it_as_a_fit():
+    generator = torch.Generator().manual_seed(2)
+    z, target = torch.randn(300, 10, generator=generator), torch.randn(300, 4, generator=generator)
+    held_out = (torch.randn(50, 10, generator=generator), torch.randn(50, 4, generator=generator))
+    for choice in (
+        RidgeChoice(0.1, False, "trend", recent=3),
+        RidgeChoice(1.0, True, "profile_trend", recent=0),
+        RidgeChoice(0.01, True, "naive", recent=5),
+    ):
+        weight, bias = ridge_fit(z, target, choice, profile_length=2)
+        prior = prior_map(choice.prior, 10, 4, profile_length=2).float()
+        if choice.recent:
+            assert torch.allclose(weight[:, 2 : 10 - choice.recent], prior[:, 2 : 10 - choice.recent])
+        # the CV's shortcut through one Gram matrix per fold scores exactly this fit
+        expected = float((held_out[0] @ weight.T + bias - held_out[1]).abs().mean())
+        loss = ridge_module._FoldGram.of((z, target), held_out).held_out_loss(choice, profile_length=2)
+        assert math.isclose(loss, expected, rel_tol=1e-5)
 
 
 TINY_CLI = [

@@ -200,7 +200,9 @@ def _choose_transform(
     for transform in candidates:
         scaler = WindowScaler.fit(train, config.season_length, transform, config.profile_seasons)
         folds = _ridge_folds(config, scaler, values)
-        skip = select_ridge([(fold.fit, fold.held_out) for fold in folds], scaler.profile_length)
+        skip = select_ridge(
+            [(fold.fit, fold.held_out) for fold in folds], scaler.profile_length, config.season_length
+        )
         tried[transform] = (scaler, folds, skip)
         errors[transform] = sum(fold.error(scaler, skip) for fold in folds) / len(folds)
     return *tried[min(errors, key=errors.get)], errors
