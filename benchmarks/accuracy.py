@@ -146,6 +146,31 @@ def sampling_band(nominal: float, windows: int) -> float:
     return 1.96 * math.sqrt(nominal * (1.0 - nominal) / windows)
 
 
+def accuracy_summary(report: dict) -> list[str]:
+    """Markdown lines: per table, the rows where the champion beats the best baseline and the
+    geometric mean of champion MASE / best baseline MASE (below 1 = better on average)."""
+    lines = [
+        "## Summary",
+        "",
+        "| series | rows | champion beats the best baseline | geometric mean of MASE / best baseline MASE "
+        "| worst rows (ratio) |",
+        "|---|---|---|---|---|",
+    ]
+    for title, key in (("built-in", "builtin"), ("generalisation", "extra")):
+        rows = [(result["name"], row) for result in report.get(key) or [] for row in result["rows"]]
+        if not rows:
+            continue
+        ratios = [(row["champion_mase"] / row["best_baseline_mase"], name, row) for name, row in rows]
+        worst = sorted(ratios, key=lambda item: item[0], reverse=True)[:5]
+        lines.append(
+            f"| {title} | {len(rows)} | {sum(row['beats'] for _, row in rows)} | "
+            f"{math.exp(np.mean([math.log(ratio) for ratio, *_ in ratios])):.3f} | "
+            + ", ".join(f"{name} h{row['horizon']} ({ratio:.2f})" for ratio, name, row in worst)
+            + " |"
+        )
+    return [*lines, ""]
+
+
 def coverage_summary(report: dict) -> list[str]:
     """Markdown lines: measured coverage against nominal over every row, next to the deviation
     that sampling alone would give (sqrt(2 / pi) * binomial sd: a calibrated interval measured
@@ -211,6 +236,7 @@ def markdown(report: dict) -> str:
         "the test, `refit=False`, on exactly the same windows. MASE, lower is better; margin = "
         "best baseline MASE - champion MASE (positive = champion wins).",
         "",
+        *accuracy_summary(report),
     ]
     for title, key in (("Built-in series", "builtin"), ("Generalisation (default settings)", "extra")):
         if not report.get(key):
@@ -286,7 +312,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extra-dir", default=str(EXTRA_DATA), help="folder of generalisation CSVs")
     parser.add_argument("--refresh-baselines", action="store_true")
     parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite accuracy.md from the accuracy.json in --output"
+    )
     args = parser.parse_args(argv)
+    if args.render_only:
+        output = Path(args.output)
+        (output / "accuracy.md").write_text(markdown(json.loads((output / "accuracy.json").read_text())))
+        return 0
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("lightning", "lightning.pytorch", "lightning.fabric", "mlflow"):
         logging.getLogger(noisy).setLevel(logging.ERROR)

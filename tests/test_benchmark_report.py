@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from benchmarks.accuracy import coverage_summary, sampling_band
+from benchmarks.accuracy import accuracy_summary, coverage_summary, sampling_band
 
 
 def _row(horizon: int, windows: int, coverage: dict[str, float]) -> dict:
@@ -37,3 +37,29 @@ def test_the_summary_flags_only_the_rows_outside_their_band():
     assert cells[2:5] == ["2", "0.72", "0.080"]
     expected = (math.sqrt(2 / math.pi * 0.16 / 400) + math.sqrt(2 / math.pi * 0.16 / 16)) / 2
     assert cells[5] == f"{expected:.3f}"
+
+
+def test_the_accuracy_summary_counts_wins_and_takes_the_geometric_mean_of_the_ratios():
+    def row(horizon: int, champion: float, best: float) -> dict:
+        return {
+            "horizon": horizon,
+            "champion_mase": champion,
+            "best_baseline_mase": best,
+            "beats": champion < best,
+        }
+
+    report = {
+        "builtin": [{"name": "a", "rows": [row(12, 0.5, 1.0), row(1, 2.0, 1.0)]}],
+        "extra": [{"name": "b", "rows": [row(4, 1.5, 1.0)]}, {"name": "c", "rows": [row(4, 0.9, 1.0)]}],
+    }
+    lines = accuracy_summary(report)
+    builtin = next(line for line in lines if line.startswith("| built-in"))
+    extra = next(line for line in lines if line.startswith("| generalisation"))
+    # ratios 0.5 and 2.0: one win, geometric mean 1; the worst row first
+    assert [cell.strip() for cell in builtin.split("|")][2:6] == [
+        "2",
+        "1",
+        "1.000",
+        "a h1 (2.00), a h12 (0.50)",
+    ]
+    assert f"| 2 | 1 | {math.sqrt(1.5 * 0.9):.3f} | b h4 (1.50), c h4 (0.90) |" in extra
