@@ -12,7 +12,7 @@ import torch
 from models.scaling import WindowScaler
 from training.config import TrainConfig
 from training.data import load_csv
-from training.datamodule import WindowDataModule
+from training.datamodule import WindowDataModule, origin_windows, sliding_windows
 from training.pipeline import CALIBRATION_WINDOWS_FOR_95, RIDGE_FOLDS, _ridge_folds, fit_artifact
 
 OFFSET = 1000.0  # value = OFFSET + position, so every value names where it came from
@@ -147,18 +147,18 @@ def test_changing_the_validation_part_leaves_the_scaler_to_the_train_part(tiny_f
 
 
 def test_calibration_comes_from_the_validation_windows_and_older_folds(tiny_fit):
-    """The network's validation errors, one row per validation origin (NaN where a step falls
-    past the validation part), then the ridge's held-out errors on the older rolling-origin
-    folds (each as many whole windows as the validation part holds)."""
+    """The network's validation errors, then the ridge's held-out errors on the older
+    rolling-origin folds: each one row per origin of its validation part, NaN where a step
+    falls past that part."""
     config, series, artifact = tiny_fit
     windows = config.val_size - config.horizon + 1
     folds = len(_ridge_folds(config, artifact.scaler, series.values[: len(series) - config.test_size]))
     calibration = artifact.calibration
-    assert calibration.shape == (config.val_size + (folds - 1) * windows, config.horizon)
-    # origin i of the validation part reaches val_size - i steps
-    reached = (~calibration[: config.val_size].isnan()).sum(dim=1)
-    assert reached.tolist() == [min(config.horizon, config.val_size - i) for i in range(config.val_size)]
-    assert not calibration[config.val_size :].isnan().any()
+    assert calibration.shape == (folds * config.val_size, config.horizon)
+    # origin i of a validation part reaches val_size - i steps
+    reached = (~calibration.isnan()).sum(dim=1).reshape(folds, config.val_size)
+    expected = [min(config.horizon, config.val_size - i) for i in range(config.val_size)]
+    assert all(fold.tolist() == expected for fold in reached)
     assert (calibration.nan_to_num(0.0) >= 0).all()
     # the last step is reached by the whole windows only
     assert artifact.metadata["calibration_windows"] == folds * windows
@@ -210,7 +210,7 @@ def test_a_longer_series_calibrates_on_every_fold(make_series, make_frame, write
     config = TrainConfig(name="longer", data=str(path), **tiny).resolve(series)
     artifact = fit_artifact(config, series, logger=None, progress=False)
     windows = config.val_size - config.horizon + 1
-    assert artifact.calibration.shape == (config.val_size + (RIDGE_FOLDS - 1) * windows, config.horizon)
+    assert artifact.calibration.shape == (RIDGE_FOLDS * config.val_size, config.horizon)
     assert artifact.metadata["calibration_windows"] == RIDGE_FOLDS * windows
 
 
@@ -228,3 +228,14 @@ def test_a_part_too_short_for_one_window_gives_no_windows():
     values = OFFSET + np.arange(CONTEXT + HORIZON - 1, dtype=np.float64)
     module = WindowDataModule(values, CONTEXT, HORIZON, 0, batch_size=16, windows_per_epoch=64)
     assert len(module.train) == 0 and module.train.tensors[0].shape == (0, CONTEXT)
+
+
+def test_origin_windows_hold_every_origin_with_nan_past_the_end():
+    values = OFFSET + np.arange(N, dtype=np.float64)
+    history, target = origin_windows(values[:FIT_END], CONTEXT, HORIZON, FIT_END - VAL).tensors
+    assert len(history) == VAL and history.shape[1] == CONTEXT and not history.isnan().any()
+    whole = sliding_windows(values[:FIT_END], CONTEXT, HORIZON, FIT_END - VAL, FIT_END).tensors
+    # the whole windows come first and are `sliding_windows`' own; then one NaN more per origin
+    assert torch.equal(history[: len(whole[0])], whole[0]) and torch.equal(target[: len(whole[1])], whole[1])
+    assert (~target.isnan()).sum(dim=1).tolist() == [min(HORIZON, VAL - i) for i in range(VAL)]
+    assert torch.equal(target[:, 0], torch.as_tensor(values[FIT_END - VAL : FIT_END], dtype=torch.float32))

@@ -33,6 +33,16 @@ def sliding_windows(
     return TensorDataset(windows[:, :lookback].contiguous(), windows[:, lookback:].contiguous())
 
 
+def origin_windows(
+    values: np.ndarray, context: int, horizon: int, first_target: int, lookback: int | None = None
+) -> TensorDataset:
+    """One window per origin in [first_target, len(values)), NaN where a target falls past the
+    end: step 1 has a value at every origin, step H only in the whole windows (the first
+    len(values) - first_target - horizon + 1, which are `sliding_windows`' own)."""
+    padded = np.concatenate([values, np.full(horizon - 1, np.nan)])
+    return sliding_windows(padded, context, horizon, first_target, len(padded), lookback)
+
+
 class WindowDataModule(L.LightningDataModule):
     def __init__(
         self,

@@ -232,7 +232,7 @@ class _FoldGram:
         solution = _ridge_solution(self.gram[columns][:, columns], cross[columns], self.windows, choice)
         weight = prior.clone()
         weight[:, columns[:-1]] += solution[:-1].T
-        return float((z.double() @ weight.T + solution[-1] - target.double()).abs().mean())
+        return float((z.double() @ weight.T + solution[-1] - target.double()).abs().nanmean())
 
 
 def select_ridge(

@@ -26,7 +26,7 @@ from models.scaling import WindowScaler
 from training.backtest import Backtest, mase_scale, plot_backtest, run_backtest
 from training.config import MIN_TRAIN_WINDOWS, TrainConfig, load_series
 from training.data import DataError, SeriesData
-from training.datamodule import WindowDataModule, sliding_windows
+from training.datamodule import WindowDataModule, origin_windows
 from training.module import ForecastModule, RidgeBlend, select_ridge
 from training.registry import configure_tracking, log_and_register, promote_best
 
@@ -157,19 +157,28 @@ class RidgeFold:
     def error(self, scaler: WindowScaler, skip: RidgeBlend) -> float:
         """Held-out MAE in original units of the ridge `skip` fitted on this fold."""
         forecast = scaler.decode(self.held_out_forecast(skip), self.held_out_level, self.held_out_scale)
-        return float((forecast - self.held_out_target).abs().mean())
+        return float((forecast - self.held_out_target).abs().nanmean())
 
 
 def _ridge_folds(config: TrainConfig, scaler: WindowScaler, values: np.ndarray) -> list[RidgeFold]:
     """Rolling-origin folds for the ridge penalty: the train/validation split, then the same
-    split moved back by one validation length at a time while enough fit windows remain."""
+    split moved back by one validation length at a time while enough fit windows remain.
+
+    Each fold is scored on every origin of its validation part, NaN past its end (as the
+    calibration rows are): on short series the whole windows alone were one or a few, and the
+    penalties chosen on them noise (ablations.md section 21)."""
     folds: list[RidgeFold] = []
+    lookback = scaler.lookback(config.context_length)
     for k in range(RIDGE_FOLDS):
         end = len(values) - k * config.val_size
         windows = _datamodule(config, scaler, values[:end], config.val_size)
         if folds and len(windows.train) < max(MIN_TRAIN_WINDOWS, config.context_length):
             break
-        history, target = windows.val.tensors
+        # every origin of the fold's validation part, the last ones with partial windows: a
+        # 12-point validation part of a 12-step model scores 12 origins instead of one window
+        history, target = origin_windows(
+            values[:end], config.context_length, config.horizon, end - config.val_size, lookback
+        ).tensors
         z, level, scale = scaler.encode(history, config.context_length)
         folds.append(
             RidgeFold(
@@ -275,10 +284,9 @@ def _validation_errors(
     """
     context = datamodule.context_length
     whole_windows, lookback = datamodule.val.tensors[0].shape
-    padded = np.concatenate([datamodule.values, np.full(datamodule.horizon - 1, np.nan)])
     # the first `whole_windows` origins are exactly the validation windows: one forward pass serves both
-    history, target = sliding_windows(
-        padded, context, datamodule.horizon, datamodule.train_end, len(padded), lookback
+    history, target = origin_windows(
+        datamodule.values, context, datamodule.horizon, datamodule.train_end, lookback
     ).tensors
     with torch.inference_mode():
         z, level, window_scale = scaler.encode(history, context)
