@@ -380,14 +380,17 @@ def test_ridge_cv_blends_one_ridge_per_prior_and_tracks_a_random_walk():
     ]  # fmt: skip
 
 
-def test_the_trend_prior_continues_a_trending_season_from_the_last_value(monkeypatch):
+@pytest.mark.parametrize(("context", "amplitude"), [(24, 10.0), (36, 10.0), (8, 0.0)])
+def test_the_trend_prior_continues_a_trending_season_from_the_last_value(monkeypatch, context, amplitude):
     """On a noiseless line plus season, the profile rebuilds both and the slope from the
     profile's season to the context's last one is the line's: undamped, the profile-trend prior
     is the exact continuation (season placed at the right phase, level brought to the present);
-    damped, it lies between that and the same forecast with no trend beyond the last value."""
-    m, horizon, context = 12, 12, 24
+    damped, it lies between that and the same forecast with no trend beyond the last value.
+    A context shorter than the season (a short weekly series) has a level over part of a
+    season, which is no deseasonalised level: there only the line is exact."""
+    m, horizon = 12, 12
     t = np.arange(300, dtype=np.float64)
-    values = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / m)
+    values = 100 + 0.5 * t + amplitude * np.sin(2 * np.pi * t / m)
     scaler = WindowScaler.fit(values[:200], m, "none", profile_seasons=20)
     end = 280
     history = torch.tensor(values[None, :end], dtype=torch.float64)

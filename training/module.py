@@ -109,12 +109,15 @@ def prior_map(prior: str, input_length: int, horizon: int, profile_length: int =
         weight[steps, slots] = 1.0
         weight[:, :m] -= 1.0 / m
     if prior.endswith("trend"):
-        # the slope per step: mean of the last season minus the profile's mean, `context` steps apart
+        # the slope per step: the level (mean of the last k = min(m, context) values) minus the
+        # profile's mean, over the steps between their centres (`context` for a whole season)
+        k = min(m, context)
+        distance = context + (m - k) / 2
         slope = torch.zeros(input_length, dtype=torch.float64)
-        slope[input_length - m :] = 1.0 / (m * context)
-        slope[:m] = -1.0 / (m * context)
+        slope[input_length - k :] = 1.0 / (k * distance)
+        slope[:m] -= 1.0 / (m * distance)
         damped = (TREND_DAMPING ** torch.arange(1, horizon + 1, dtype=torch.float64)).cumsum(0)
-        reach = (m - 1) / 2 + damped
+        reach = (k - 1) / 2 + damped
         if prior == "profile_trend":
             # the profile holds the trend's rise across its season too: only its shape is seasonal
             reach = reach - (slots - (m - 1) / 2)
