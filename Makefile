@@ -6,12 +6,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_INDEX ?=
 PORT ?= 8000
+# models trained side by side (one process and one core each; the LSTM and GRU of a series are independent)
+JOBS ?= 2
 
-# make train [SERIES=price] [CELL=gru] | make train DATA=path.csv NAME=name [FREQ=D] [SEASON=7] [HORIZON=7] [CELL=lstm] [FILL=ffill]
+# make train [SERIES=price] [CELL=gru] | make train DATA=path.csv NAME=name [FREQ=D] [SEASON=7] [HORIZON=7] [CELL=lstm] [FILL=ffill] [JOBS=1]
 TRAIN_ARGS := $(if $(DATA),--csv "$(DATA)" --name "$(NAME)") $(if $(SERIES),--series $(SERIES)) \
 	$(if $(CELL),--cell $(CELL)) $(if $(FREQ),--freq $(FREQ)) $(if $(SEASON),--season $(SEASON)) \
 	$(if $(FILL),--fill $(FILL)) \
-	$(if $(HORIZON),--horizon $(HORIZON)) $(if $(EPOCHS),--max-epochs $(EPOCHS)) $(ARGS)
+	$(if $(HORIZON),--horizon $(HORIZON)) $(if $(EPOCHS),--max-epochs $(EPOCHS)) --jobs $(JOBS) $(ARGS)
 
 .PHONY: install run train serve test lint format benchmark bench-serve reliability clean
 
@@ -26,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 
 ## the main job: install, train the built-in models if none is registered, then serve
 run: install
-	$(PY) -m training --if-missing --no-progress
+	$(PY) -m training --if-missing --no-progress --jobs $(JOBS)
 	PORT=$(PORT) $(PY) -m service
 
 train: install

@@ -536,3 +536,34 @@ def test_cli_refuses_negative_profile_seasons_before_training(scratch_store, cap
     assert "--profile-seasons must be >= 0" in capsys.readouterr().err
     with pytest.raises(ValueError, match="profile_seasons"):
         WindowScaler.fit(np.arange(1.0, 30.0), season_length=12, profile_seasons=-1)
+
+
+def test_cli_trains_side_by_side_with_the_metrics_of_a_sequential_run(
+    scratch_dir, scratch_store, make_series, make_frame, write_csv
+):
+    """--jobs 2: the two cells train in two spawned processes against one SQLite store (the
+    parent creates it first); each fit is seeded in its process, so every metric is the
+    sequential run's, and both versions are registered with the champion among them."""
+    path = write_csv(make_frame(make_series(80)), "user.csv")
+    tiny = [arg if arg != "gru" else "lstm" for arg in TINY_CLI]
+    cells = tiny.index("lstm")
+    tiny[cells : cells + 1] = ["lstm", "gru"]
+    stores = {jobs: f"sqlite:///{scratch_dir / f'jobs{jobs}.db'}" for jobs in (1, 2)}
+    for jobs, store in stores.items():
+        argv = ["--csv", str(path), "--name", "sided", "--tracking-uri", store, "--jobs", str(jobs), *tiny]
+        assert main(argv) == 0
+
+    def metrics(store: str) -> dict[str, dict[str, float]]:
+        client = MlflowClient(tracking_uri=store, registry_uri=store)
+        runs = client.search_runs(client.search_experiments()[0].experiment_id.split())
+        return {run.data.tags["cell"]: run.data.metrics for run in runs}
+
+    sequential, side_by_side = metrics(stores[1]), metrics(stores[2])
+    assert set(side_by_side) == {"lstm", "gru"}
+    for cell in ("lstm", "gru"):
+        for key in ("val_mase", "test_mase_h6", "test_mase_h1"):
+            assert side_by_side[cell][key] == pytest.approx(sequential[cell][key], rel=1e-6)
+    client = MlflowClient(tracking_uri=stores[2], registry_uri=stores[2])
+    assert len(client.search_model_versions("name='sided'")) == 2
+    best = min(sequential, key=lambda cell: sequential[cell]["val_mase"])
+    assert client.get_model_version_by_alias("sided", "champion").tags["cell"] == best

@@ -12,7 +12,9 @@ import logging
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
+from multiprocessing.sharedctypes import Synchronized
 from typing import TYPE_CHECKING
 
 from models.network import CELLS, HEADS
@@ -69,7 +71,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     run.add_argument("--if-missing", action="store_true", help="skip series that already have a champion")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="models trained side by side, one process and one core each (default: 1)",
+    )
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
     if args.csv and not args.name:
         parser.error("--csv needs --name (the registered model name)")
     if args.csv and args.series:
@@ -126,8 +136,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     # Lightning and MLflow take seconds to import: a bad file or option is refused before
-    from mlflow.exceptions import MlflowException
-
     from training.pipeline import train
 
     if args.if_missing:
@@ -140,23 +148,89 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     started = time.perf_counter()
     results: list[TrainResult] = []
-    for config in configs:
-        print(f"== training {config.name} ({config.cell})", flush=True)
-        try:
-            results.append(
-                train(config, tracking_uri=args.tracking_uri, progress=not args.no_progress, series=series)
-            )
-        except (DataError, ValueError) as error:
-            print(f"error: {config.name} ({config.cell}): {error}", file=sys.stderr)
-            return 2
-        except (OSError, MlflowException) as error:
-            print(
-                f"error: {config.name} ({config.cell}): cannot write to the MLflow store: {error}",
-                file=sys.stderr,
-            )
-            return 2
+    try:
+        if args.jobs > 1 and len(configs) > 1:
+            results = _train_side_by_side(configs, args, series)
+        else:
+            for config in configs:
+                print(f"== training {config.name} ({config.cell})", flush=True)
+                results.append(
+                    _with_clear_errors(train)(
+                        config, tracking_uri=args.tracking_uri, progress=not args.no_progress, series=series
+                    )
+                )
+    except _TrainingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print_summary(results, time.perf_counter() - started)
     return 0
+
+
+class _TrainingError(Exception):
+    """A model that cannot be trained or stored, with the message the user sees."""
+
+
+def _with_clear_errors(train: Callable[..., TrainResult]) -> Callable[..., TrainResult]:
+    """`train` whose data and store errors become a `_TrainingError` naming the model."""
+    from mlflow.exceptions import MlflowException
+
+    def run(config: TrainConfig, **options: object) -> TrainResult:
+        try:
+            return train(config, **options)
+        except (DataError, ValueError) as error:
+            raise _TrainingError(f"{config.name} ({config.cell}): {error}") from error
+        except (OSError, MlflowException) as error:
+            raise _TrainingError(
+                f"{config.name} ({config.cell}): cannot write to the MLflow store: {error}"
+            ) from error
+
+    return run
+
+
+def _claim_progress_line(counter: Synchronized) -> None:
+    """Worker initialiser: each process draws its progress bar on a line of its own."""
+    global _PROGRESS_LINE
+    with counter.get_lock():
+        _PROGRESS_LINE = counter.value
+        counter.value += 1
+
+
+_PROGRESS_LINE = 0
+
+
+def _train_job(config: TrainConfig, tracking_uri: str | None, progress: bool, series) -> TrainResult:
+    from training.pipeline import train
+
+    print(f"== training {config.name} ({config.cell})", flush=True)
+    return _with_clear_errors(train)(
+        config, tracking_uri=tracking_uri, progress=progress, series=series, progress_line=_PROGRESS_LINE
+    )
+
+
+def _train_side_by_side(configs: list[TrainConfig], args: argparse.Namespace, series) -> list[TrainResult]:
+    """Train `args.jobs` models at a time in spawned processes (one thread each, as every fit
+    runs: `TrainConfig.num_threads`), results in the order of `configs`. Each fit is seeded in
+    its own process, so the metrics are those of a sequential run; the parent creates the
+    store and the experiment first so that no two processes initialise the same database."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from training.registry import configure_tracking
+
+    configure_tracking(args.tracking_uri)
+    context = multiprocessing.get_context("spawn")
+    counter = context.Value("i", 0)
+    with ProcessPoolExecutor(
+        max_workers=min(args.jobs, len(configs)),
+        mp_context=context,
+        initializer=_claim_progress_line,
+        initargs=(counter,),
+    ) as pool:
+        futures = [
+            pool.submit(_train_job, config, args.tracking_uri, not args.no_progress, series)
+            for config in configs
+        ]
+        return [future.result() for future in futures]
 
 
 def print_summary(results: list[TrainResult], seconds: float) -> None:

@@ -18,7 +18,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import MLFlowLogger
 
 from models.artifact import ForecasterArtifact
@@ -50,7 +50,11 @@ class TrainResult:
 
 
 def fit_artifact(
-    config: TrainConfig, series: SeriesData, logger: MLFlowLogger | None, progress: bool
+    config: TrainConfig,
+    series: SeriesData,
+    logger: MLFlowLogger | None,
+    progress: bool,
+    progress_line: int = 0,
 ) -> ForecasterArtifact:
     """Train on everything before the test part.
 
@@ -84,7 +88,9 @@ def fit_artifact(
     datamodule = _datamodule(config, scaler, values[:fit_end], config.val_size)
     network_config = config.network_config(scaler.profile_length)
     initial = None if skip is None else skip.fit(*_normalised_pairs(config, scaler, datamodule.train))
-    module, best_epoch = _fit(config, network_config, scaler, datamodule, initial, logger, progress, None)
+    module, best_epoch = _fit(
+        config, network_config, scaler, datamodule, initial, logger, progress, None, progress_line
+    )
     network = module.network.eval()
     calibration, val_mase = _validation_errors(network, scaler, datamodule, scale)
     calibration = torch.cat([calibration, *earlier_residuals])
@@ -104,7 +110,7 @@ def fit_artifact(
         if skip is not None:
             initial = skip.fit(*_normalised_pairs(config, scaler, full.train))
         epochs = max(best_epoch, config.min_epochs, 1)
-        module, _ = _fit(config, network_config, scaler, full, initial, None, progress, epochs)
+        module, _ = _fit(config, network_config, scaler, full, initial, None, progress, epochs, progress_line)
         network = module.network.eval()
     metadata = _series_metadata(series, config, scaler.lookback(config.context_length))
     metadata["val_mase"] = val_mase
@@ -234,9 +240,11 @@ def _fit(
     logger: MLFlowLogger | None,
     progress: bool,
     epochs: int | None,
+    progress_line: int = 0,
 ) -> tuple[ForecastModule, int]:
     """One Lightning fit. epochs=None: early stopping on validation, best checkpoint
-    restored; returns the module and the best epoch count. Otherwise exactly `epochs`."""
+    restored; returns the module and the best epoch count. Otherwise exactly `epochs`.
+    `progress_line` moves the progress bar down that many lines (fits running side by side)."""
     L.seed_everything(config.seed, workers=True, verbose=False)
     # these networks are far too small for intra-op parallelism to pay: on a shared 2-core
     # machine two torch threads spin against each other and every step gets several times slower
@@ -258,14 +266,15 @@ def _fit(
         enable_model_summary=False,
         log_every_n_steps=1,
     )
+    bars = [TQDMProgressBar(process_position=progress_line)] if progress and progress_line else []
     if epochs is not None:
-        trainer = L.Trainer(**options, limit_val_batches=0, enable_checkpointing=False)
+        trainer = L.Trainer(**options, callbacks=bars, limit_val_batches=0, enable_checkpointing=False)
         trainer.fit(module, datamodule=datamodule)
         return module, epochs
     with tempfile.TemporaryDirectory() as checkpoints:
         checkpoint = ModelCheckpoint(dirpath=checkpoints, monitor="val_loss", mode="min", save_top_k=1)
         stopping = EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)
-        trainer = L.Trainer(**options, callbacks=[stopping, checkpoint], min_epochs=config.min_epochs)
+        trainer = L.Trainer(**options, callbacks=[stopping, checkpoint, *bars], min_epochs=config.min_epochs)
         trainer.fit(module, datamodule=datamodule)
         best = torch.load(checkpoint.best_model_path, weights_only=True, map_location="cpu")
     module.load_state_dict(best["state_dict"])
@@ -326,6 +335,7 @@ def train(
     progress: bool = True,
     register: bool = True,
     series: SeriesData | None = None,
+    progress_line: int = 0,
 ) -> TrainResult:
     """Fit, backtest, log and (optionally) register one model; `series` saves re-reading
     `config.data` when the caller has loaded it already."""
@@ -343,7 +353,7 @@ def train(
         mlflow.set_tags({"series": config.name, "cell": config.cell, "head": config.head})
         # the resolved config as an artifact; also fails fast when the artifact store is not writable
         mlflow.log_dict(config.to_dict(), "config.json")
-        artifact = fit_artifact(config, series, logger, progress)
+        artifact = fit_artifact(config, series, logger, progress, progress_line)
         backtests = {
             config.horizon: run_backtest(
                 artifact,
