@@ -12,14 +12,12 @@ import logging
 import sys
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import replace
-from multiprocessing.sharedctypes import Synchronized
 from typing import TYPE_CHECKING
 
 from models.network import CELLS, HEADS
 from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_series
-from training.data import FILL_METHODS, DataError
+from training.data import FILL_METHODS
 
 if TYPE_CHECKING:
     from training.pipeline import TrainResult
@@ -136,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     # Lightning and MLflow take seconds to import: a bad file or option is refused before
-    from training.pipeline import train
+    from training.jobs import TrainingError, train_one, train_side_by_side
 
     if args.if_missing:
         from training.registry import configure_tracking, has_champion
@@ -150,87 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     results: list[TrainResult] = []
     try:
         if args.jobs > 1 and len(configs) > 1:
-            results = _train_side_by_side(configs, args, series)
+            results = train_side_by_side(configs, args.jobs, args.tracking_uri, not args.no_progress, series)
         else:
-            for config in configs:
-                print(f"== training {config.name} ({config.cell})", flush=True)
-                results.append(
-                    _with_clear_errors(train)(
-                        config, tracking_uri=args.tracking_uri, progress=not args.no_progress, series=series
-                    )
-                )
-    except _TrainingError as error:
+            results = [
+                train_one(config, args.tracking_uri, not args.no_progress, series) for config in configs
+            ]
+    except TrainingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print_summary(results, time.perf_counter() - started)
     return 0
-
-
-class _TrainingError(Exception):
-    """A model that cannot be trained or stored, with the message the user sees."""
-
-
-def _with_clear_errors(train: Callable[..., TrainResult]) -> Callable[..., TrainResult]:
-    """`train` whose data and store errors become a `_TrainingError` naming the model."""
-    from mlflow.exceptions import MlflowException
-
-    def run(config: TrainConfig, **options: object) -> TrainResult:
-        try:
-            return train(config, **options)
-        except (DataError, ValueError) as error:
-            raise _TrainingError(f"{config.name} ({config.cell}): {error}") from error
-        except (OSError, MlflowException) as error:
-            raise _TrainingError(
-                f"{config.name} ({config.cell}): cannot write to the MLflow store: {error}"
-            ) from error
-
-    return run
-
-
-def _claim_progress_line(counter: Synchronized) -> None:
-    """Worker initialiser: each process draws its progress bar on a line of its own."""
-    global _PROGRESS_LINE
-    with counter.get_lock():
-        _PROGRESS_LINE = counter.value
-        counter.value += 1
-
-
-_PROGRESS_LINE = 0
-
-
-def _train_job(config: TrainConfig, tracking_uri: str | None, progress: bool, series) -> TrainResult:
-    from training.pipeline import train
-
-    print(f"== training {config.name} ({config.cell})", flush=True)
-    return _with_clear_errors(train)(
-        config, tracking_uri=tracking_uri, progress=progress, series=series, progress_line=_PROGRESS_LINE
-    )
-
-
-def _train_side_by_side(configs: list[TrainConfig], args: argparse.Namespace, series) -> list[TrainResult]:
-    """Train `args.jobs` models at a time in spawned processes (one thread each, as every fit
-    runs: `TrainConfig.num_threads`), results in the order of `configs`. Each fit is seeded in
-    its own process, so the metrics are those of a sequential run; the parent creates the
-    store and the experiment first so that no two processes initialise the same database."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from training.registry import configure_tracking
-
-    configure_tracking(args.tracking_uri)
-    context = multiprocessing.get_context("spawn")
-    counter = context.Value("i", 0)
-    with ProcessPoolExecutor(
-        max_workers=min(args.jobs, len(configs)),
-        mp_context=context,
-        initializer=_claim_progress_line,
-        initargs=(counter,),
-    ) as pool:
-        futures = [
-            pool.submit(_train_job, config, args.tracking_uri, not args.no_progress, series)
-            for config in configs
-        ]
-        return [future.result() for future in futures]
 
 
 def print_summary(results: list[TrainResult], seconds: float) -> None:
