@@ -8,15 +8,14 @@ python -m training --csv sales.csv --name sales [--freq D] [--season 7] [--horiz
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
-import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from models.network import CELLS, HEADS
 from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_series
+from training.console import configure_output
 from training.data import FILL_METHODS
 
 if TYPE_CHECKING:
@@ -115,12 +114,7 @@ def build_configs(args: argparse.Namespace) -> list[TrainConfig]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # Lightning's per-fit notices (GPU/TPU availability, "fit stopped", a LitLogger advert)
-    # repeat twice per model; its warnings still show, and the summary table reports each fit
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
-    # raised inside Lightning against this torch version; nothing a user can act on
-    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+    configure_output()
     args = parse_args(argv)
     try:
         configs = build_configs(args)

@@ -13,6 +13,7 @@ from multiprocessing.sharedctypes import Synchronized
 from mlflow.exceptions import MlflowException
 
 from training.config import TrainConfig
+from training.console import configure_output
 from training.data import DataError, SeriesData
 from training.pipeline import TrainResult, train
 from training.registry import configure_tracking
@@ -46,9 +47,10 @@ def train_one(
 _progress_line = 0
 
 
-def _claim_progress_line(counter: Synchronized) -> None:
-    """Worker initialiser: each process draws its progress bar on a line of its own."""
+def _start_worker(counter: Synchronized) -> None:
+    """Worker initialiser: the CLI's output settings, and a progress-bar line of its own."""
     global _progress_line
+    configure_output()
     with counter.get_lock():
         _progress_line = counter.value
         counter.value += 1
@@ -77,7 +79,7 @@ def train_side_by_side(
     with ProcessPoolExecutor(
         max_workers=min(jobs, len(configs)),
         mp_context=context,
-        initializer=_claim_progress_line,
+        initializer=_start_worker,
         initargs=(counter,),
     ) as pool:
         futures = [
