@@ -15,7 +15,7 @@ TRAIN_ARGS := $(if $(DATA),--csv "$(DATA)" --name "$(NAME)") $(if $(SERIES),--se
 	$(if $(FILL),--fill $(FILL)) \
 	$(if $(HORIZON),--horizon $(HORIZON)) $(if $(EPOCHS),--max-epochs $(EPOCHS)) --jobs $(JOBS) $(ARGS)
 
-.PHONY: install run train serve test lint format benchmark bench-serve reliability clean
+.PHONY: install run train serve mlflow-serve mlflow-ui test lint format benchmark bench-serve reliability clean
 
 install: $(VENV)/.installed
 
@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 
 ## the main job: install, train the built-in models if none is registered, then serve
 run: install
-	$(PY) -m training --if-missing --no-progress --jobs $(JOBS)
+	$(PY) -m training --if-missing --jobs $(JOBS)
 	PORT=$(PORT) $(PY) -m service
 
 train: install
@@ -36,6 +36,18 @@ train: install
 
 serve: install
 	PORT=$(PORT) $(PY) -m service
+
+# MLflow's own server and UI on the same store (`mlflow models serve` runs uvicorn from PATH:
+# the venv's bin goes first, so these work without activating the venv)
+MODEL ?= passengers
+MLFLOW_SERVE_PORT ?= 5001
+MLFLOW_STORE ?= $(or $(MLFLOW_TRACKING_URI),sqlite:///mlflow.db)
+mlflow-serve: install
+	PATH="$(abspath $(VENV))/bin:$$PATH" MLFLOW_TRACKING_URI=$(MLFLOW_STORE) \
+		$(VENV)/bin/mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local --port $(MLFLOW_SERVE_PORT)
+
+mlflow-ui: install
+	$(VENV)/bin/mlflow ui --backend-store-uri $(MLFLOW_STORE) --port $(MLFLOW_SERVE_PORT)
 
 ## the test suite (what .ci/run calls); pytest's exit 5 (no tests collected) fails too
 test: install

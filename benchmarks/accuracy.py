@@ -76,7 +76,7 @@ def evaluate_series(config_for_cell, cells: list[str], tracking_uri: str, cache:
         runs[cell] = train(config, tracking_uri=tracking_uri, progress=False)
     champion = min(runs, key=lambda cell: runs[cell].val_mase)
     first = runs[champion]
-    config = TrainConfig.from_dict(first.artifact.metadata["train_config"])
+    config = TrainConfig.from_dict(first.artifact.metadata.train_config)
     series = load_series(config)
     values = series.values
     scale = mase_scale(values[: len(values) - config.test_size], config.season_length)
@@ -129,8 +129,8 @@ def evaluate_series(config_for_cell, cells: list[str], tracking_uri: str, cache:
             cell: {
                 "val_mase": run.val_mase,
                 "seconds": run.seconds,
-                "epochs": run.artifact.metadata.get("epochs"),
-                "ridge": run.artifact.metadata.get("ridge"),
+                "epochs": run.artifact.metadata.epochs,
+                "ridge": run.artifact.metadata.ridge,
             }
             for cell, run in runs.items()
         },

@@ -10,7 +10,7 @@ An artifact directory holds three files and nothing that needs unpickling:
   so they adapt to any history).
 
 `predict` is the one entry point training's backtest, the pyfunc wrapper and the service
-all call.
+all call; `check_history` and `check_horizon` the one check of their inputs.
 """
 
 from __future__ import annotations
@@ -18,17 +18,25 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
 
+from models.calibration import Calibration
 from models.network import Forecaster, ForecasterConfig
 from models.scaling import WindowScaler
 
 CONFIG_FILE = "forecaster.json"
 WEIGHTS_FILE = "weights.pt"
 CALIBRATION_FILE = "calibration.pt"
+ARTIFACT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CALIBRATION_FILE)
+# The MLflow layout training writes and the service reads (without importing mlflow): the
+# default store, the alias that marks the served version, and the pyfunc model's name for
+# the artifact directory (stored at <model>/artifacts/<PYFUNC_ARTIFACT>/).
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+CHAMPION_ALIAS = "champion"
+PYFUNC_ARTIFACT = "forecaster"
 # 2: the encoder reads the context only (format 1 fed it the seasonal profile as well);
 # 3: calibration residuals in seasonal-difference units (the scaler's `interval_scale`; formats
 # 1 and 2 have none and were calibrated in window-scale units); 4: in trimmed seasonal-difference
@@ -49,25 +57,57 @@ class Forecast:
     intervals: dict[float, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
 
 
+class ForecastInputError(ValueError):
+    """A history or horizon this model cannot forecast from; `kind` names the broken rule."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class ArtifactMetadata:
+    """What training records about the series and the fit; the service and the benchmarks read it.
+
+    Every field has a default so artifacts written before a field existed still load.
+    """
+
+    name: str = ""
+    freq: str | None = None
+    season_length: int = 1
+    last_timestamp: str | None = None
+    # the latest values a forecast of the stored series reads (context and seasonal profile)
+    tail: list[float] = field(default_factory=list)
+    future_timestamps: list[str] = field(default_factory=list)
+    train_config: dict = field(default_factory=dict)
+    val_mase: float | None = None
+    # scores of the last forecast step (see `Calibration.windows`)
+    calibration_windows: int | None = None
+    epochs: int | None = None
+    ridge: dict | None = None
+    transform_cv_mae: dict[str, float] | None = None
+    test_metrics: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ArtifactMetadata:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+
 @dataclass
 class ForecasterArtifact:
     config: ForecasterConfig
     scaler: WindowScaler
     network: Forecaster
-    # [n_origins, H] absolute errors / the window's width_scale; NaN where a step had no error
-    # (it fell past the validation part: step 1 is calibrated on more origins than step H)
-    calibration: torch.Tensor
-    metadata: dict = field(default_factory=dict)
+    calibration: Calibration
+    metadata: ArtifactMetadata = field(default_factory=ArtifactMetadata)
     _ensemble_mean: Callable[[torch.Tensor], torch.Tensor] = field(init=False, repr=False, compare=False)
-    _sorted_calibration: torch.Tensor = field(init=False, repr=False, compare=False)
-    _calibration_counts: torch.Tensor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.network.eval()
-        self.calibration = self.calibration.to(torch.float32)
-        # per step: the errors in ascending order (NaN sorts last) and how many there are
-        self._sorted_calibration = self.calibration.sort(dim=0).values
-        self._calibration_counts = (~self.calibration.isnan()).sum(dim=0)
         # built once: the artifact is what serves, its network takes no more weight updates
         self._ensemble_mean = self.network.inference_mean()
 
@@ -88,6 +128,35 @@ class ForecasterArtifact:
     def requires_positive(self) -> bool:
         return self.scaler.log
 
+    def check_horizon(self, horizon: int) -> None:
+        if horizon < 1:
+            raise ForecastInputError(f"horizon must be >= 1, got {horizon}", "greater_than_equal")
+        if horizon > self.max_horizon:
+            raise ForecastInputError(
+                f"horizon {horizon} is over this model's cap of {self.max_horizon} "
+                f"({self.config.horizon} trained steps, extended recursively up to {MAX_HORIZON_MULTIPLE}x)",
+                "less_than_equal",
+            )
+
+    def check_history(self, history: Sequence[float]) -> None:
+        """Refuse a history this model cannot forecast from: too short, a value it reads that is
+        not finite, or, for a log-scale model, a non-positive value in the context."""
+        context = self.min_history
+        if len(history) < context:
+            raise ForecastInputError(
+                f"history has {len(history)} values; this model needs at least {context}", "too_short"
+            )
+        if not all(math.isfinite(value) for value in history[-self.lookback :]):
+            raise ForecastInputError(
+                f"the last {self.lookback} history values (what the model reads) must be finite numbers",
+                "finite_number",
+            )
+        if self.requires_positive and min(history[-context:]) <= 0:
+            raise ForecastInputError(
+                f"this model forecasts on a log scale: the last {context} values must all be > 0",
+                "greater_than",
+            )
+
     def normalised_forecast(self, history: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """history [B, T >= context_length] -> (ensemble-mean z forecast [B, H], level, scale)."""
         z, level, scale = self.scaler.encode(history, self.config.context_length)
@@ -102,8 +171,7 @@ class ForecasterArtifact:
         """
         if history.ndim != 2 or history.shape[1] < self.min_history:
             raise ValueError(f"history must be [batch, >= {self.min_history}], got {tuple(history.shape)}")
-        if not 1 <= horizon <= self.max_horizon:
-            raise ValueError(f"horizon must be in [1, {self.max_horizon}], got {horizon}")
+        self.check_horizon(horizon)
         context = history[:, -self.lookback :].to(torch.float32)
         steps: list[torch.Tensor] = []
         with torch.inference_mode():
@@ -123,29 +191,11 @@ class ForecasterArtifact:
         return Forecast(point=forecast, intervals=intervals)
 
     def _interval(
-        self, forecast: torch.Tensor, scale: torch.Tensor, level: float
+        self, forecast: torch.Tensor, width_scale: torch.Tensor, level: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        horizon = forecast.shape[1]
-        trained = self.config.horizon
-        quantiles = self._calibration_quantiles(level)  # [H]
-        if horizon > trained:
-            growth = torch.sqrt(torch.arange(trained + 1, horizon + 1, dtype=torch.float32) / trained)
-            quantiles = torch.cat([quantiles, quantiles[-1] * growth])
-        width = scale * quantiles[:horizon]
+        width = self.calibration.half_widths(width_scale, level, forecast.shape[1])
         centre = self.scaler.transform(forecast)
         return self.scaler.inverse(centre - width), self.scaler.inverse(centre + width)
-
-    def _calibration_quantiles(self, level: float) -> torch.Tensor:
-        """Per step, the split-conformal ceil((n + 1) q) / n empirical quantile of its n errors
-        (covers a new error with probability >= q), linearly interpolated as `torch.quantile`."""
-        n = self._calibration_counts.clamp_min(1)
-        q = (torch.ceil((n + 1) * level / 100.0) / n).clamp_max(1.0)
-        position = q * (n - 1)
-        below = position.floor().long()
-        above = position.ceil().long()
-        lower = self._sorted_calibration.gather(0, below[None])[0]
-        upper = self._sorted_calibration.gather(0, above[None])[0]
-        return lower + (upper - lower) * (position - below)
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
@@ -154,11 +204,11 @@ class ForecasterArtifact:
             "format_version": FORMAT_VERSION,
             "config": self.config.to_dict(),
             "scaler": self.scaler.to_dict(),
-            "metadata": self.metadata,
+            "metadata": self.metadata.to_dict(),
         }
         (directory / CONFIG_FILE).write_text(json.dumps(document, indent=2, allow_nan=False))
         torch.save(self.network.state_dict(), directory / WEIGHTS_FILE)
-        torch.save({"abs_residuals": self.calibration}, directory / CALIBRATION_FILE)
+        torch.save({"abs_residuals": self.calibration.scores}, directory / CALIBRATION_FILE)
         return directory
 
     @classmethod
@@ -179,8 +229,8 @@ class ForecasterArtifact:
             config=config,
             scaler=WindowScaler(**document["scaler"]),
             network=network,
-            calibration=calibration["abs_residuals"],
-            metadata=document["metadata"],
+            calibration=Calibration(calibration["abs_residuals"]),
+            metadata=ArtifactMetadata.from_dict(document["metadata"]),
         )
 
 

@@ -22,21 +22,48 @@ CELLS = ("lstm", "gru", "rnn", "peephole", "cifg")
 HEADS = ("direct", "seq2seq")
 
 
-@dataclass
-class ForecasterConfig:
-    context_length: int
-    horizon: int
+@dataclass(kw_only=True)
+class NetworkSettings:
+    """The architecture a user chooses (YAML config, CLI options); declared here only.
+
+    `training.config.TrainConfig` extends it, and the CLI derives its options from these
+    fields, so a bad value is refused when the config is built, before any fitting.
+    """
+
     cell: str = "lstm"
+    head: str = "direct"
     hidden_size: int = 64
     num_layers: int = 2
     dropout: float = 0.1
     bidirectional: bool = False
-    head: str = "direct"
     # LSTNet-style linear highway from the context straight to the outputs: the recurrent
     # part then learns a correction to a linear autoregression instead of the whole signal.
     linear_skip: bool = True
     # Members trained side by side from different initialisations; forecasts are averaged.
-    ensemble_size: int = 1
+    ensemble_size: int = 3
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        for name in ("hidden_size", "num_layers", "ensemble_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def network_settings(self) -> dict:
+        """This object's `NetworkSettings` fields (of a subclass too) as keyword arguments."""
+        return {f.name: getattr(self, f.name) for f in fields(NetworkSettings)}
+
+
+@dataclass(kw_only=True)
+class ForecasterConfig(NetworkSettings):
+    """Everything the artifact needs to rebuild the network: the settings plus what the series fixed."""
+
+    context_length: int
+    horizon: int
     # The encoder reads the context in non-overlapping patches of this many steps (one
     # recurrent step per patch, SegRNN-style): a long context costs T / patch_length steps.
     # The oldest T mod patch_length values reach the outputs through the linear skip only.
@@ -49,26 +76,14 @@ class ForecasterConfig:
     profile_in_encoder: bool = False
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
-        if self.head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
-        for name in (
-            "context_length",
-            "horizon",
-            "hidden_size",
-            "num_layers",
-            "ensemble_size",
-            "patch_length",
-        ):
+        super().__post_init__()
+        for name in ("context_length", "horizon", "patch_length"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.profile_length < 0:
             raise ValueError(f"profile_length must be >= 0, got {self.profile_length}")
         if self.patch_length > self.context_length:
             raise ValueError(f"patch_length {self.patch_length} exceeds context_length {self.context_length}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     @property
     def input_length(self) -> int:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import torch
 
-from models.artifact import left_padded
+from models.artifact import ForecastInputError, left_padded
 from service.calendar import future_timestamps
 from service.schemas import ForecastRequest
 from service.store import LoadedModel
@@ -36,31 +36,21 @@ def _histories(model: LoadedModel, request: ForecastRequest) -> list[tuple[list[
         return [(["body", "series", i, "history"], item.history) for i, item in enumerate(request.series)]
     if request.history is not None:
         return [(["body", "history"], request.history)]
-    return [(["body", "history"], model.artifact.metadata["tail"])]
+    return [(["body", "history"], model.artifact.metadata.tail)]
 
 
 def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
     artifact = model.artifact
-    if request.horizon > artifact.max_horizon:
-        raise RequestProblem(
-            ["body", "horizon"],
-            f"horizon {request.horizon} is over this model's cap of {artifact.max_horizon} "
-            f"({artifact.config.horizon} trained steps, extended recursively up to 10x)",
-            "less_than_equal",
-        )
-    context = artifact.min_history
+    try:
+        artifact.check_horizon(request.horizon)
+    except ForecastInputError as problem:
+        raise RequestProblem(["body", "horizon"], str(problem), problem.kind) from None
     rows = []
     for loc, history in _histories(model, request):
-        if len(history) < context:
-            raise RequestProblem(
-                loc, f"history has {len(history)} values; this model needs at least {context}", "too_short"
-            )
-        if artifact.requires_positive and min(history[-context:]) <= 0:
-            raise RequestProblem(
-                loc,
-                f"this model forecasts on a log scale: the last {context} values must all be > 0",
-                "greater_than",
-            )
+        try:
+            artifact.check_history(history)
+        except ForecastInputError as problem:
+            raise RequestProblem(loc, str(problem), problem.kind) from None
         rows.append(history[-artifact.lookback :])
     prediction = artifact.predict(left_padded(rows), request.horizon, request.level)
     tensors = [prediction.point, *(bound for pair in prediction.intervals.values() for bound in pair)]
@@ -76,7 +66,7 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
         for level, (lower, upper) in prediction.intervals.items()
     }
     answer = {"model": model_ref(model), "horizon": request.horizon}
-    freq = artifact.metadata.get("freq")
+    freq = artifact.metadata.freq
     if request.series is not None:
         answer["forecasts"] = [
             {
@@ -89,7 +79,7 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
         ]
         return answer
     if request.history is None and request.start is None:
-        stored = artifact.metadata.get("future_timestamps") or []
+        stored = artifact.metadata.future_timestamps
         timestamps = stored[: request.horizon] if len(stored) >= request.horizon else None
     else:
         timestamps = _timestamps(request.start, freq, request.horizon)

@@ -49,11 +49,11 @@ class LoadedModel:
             min_history=self.artifact.min_history,
             lookback=self.artifact.lookback,
             log_transform=self.artifact.requires_positive,
-            freq=metadata.get("freq"),
-            season_length=int(metadata.get("season_length", 1)),
-            last_timestamp=metadata.get("last_timestamp"),
-            val_mase=metadata.get("val_mase"),
-            test_metrics=metadata.get("test_metrics", {}),
+            freq=metadata.freq,
+            season_length=int(metadata.season_length),
+            last_timestamp=metadata.last_timestamp,
+            val_mase=metadata.val_mase,
+            test_metrics=metadata.test_metrics,
             loaded_at=self.loaded_at,
         )
 

@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-from models.artifact import CALIBRATION_FILE, CONFIG_FILE, WEIGHTS_FILE, ForecasterArtifact, left_padded
+from models.artifact import (
+    CALIBRATION_FILE,
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    ArtifactMetadata,
+    ForecasterArtifact,
+    left_padded,
+)
+from models.calibration import Calibration
 from models.network import Forecaster, ForecasterConfig
 from models.scaling import WindowScaler
 
@@ -44,8 +52,8 @@ def artifact(make_series, request) -> ForecasterArtifact:
         ensemble_size=2,
         profile_length=scaler.profile_length,
     )
-    calibration = torch.rand(20, HORIZON)
-    metadata = {"name": "toy", "freq": "MS", "season_length": 12, "val_mase": 0.5}
+    calibration = Calibration(torch.rand(20, HORIZON))
+    metadata = ArtifactMetadata(name="toy", freq="MS", season_length=12, val_mase=0.5)
     return ForecasterArtifact(config, scaler, Forecaster(config), calibration, metadata)
 
 
@@ -62,7 +70,7 @@ def test_save_writes_json_and_tensors_only(artifact, tmp_path):
     document = json.loads((directory / CONFIG_FILE).read_text())
     assert document["config"] == artifact.config.to_dict()
     assert document["scaler"] == artifact.scaler.to_dict()
-    assert document["metadata"] == artifact.metadata
+    assert document["metadata"] == artifact.metadata.to_dict()
 
 
 @pytest.mark.parametrize("horizon", [1, HORIZON, 3 * HORIZON + 1])
@@ -132,8 +140,8 @@ def test_a_format_1_artifact_still_forecasts_as_it_did(artifact, history, tmp_pa
 def test_interval_half_widths_are_the_calibration_quantile_times_the_width_scale(artifact, history):
     forecast = artifact.predict(history, HORIZON, (80.0,))
     lower, upper = forecast.intervals[80.0]
-    n = artifact.calibration.shape[0]
-    quantile = torch.quantile(artifact.calibration, math.ceil((n + 1) * 0.8) / n, dim=0)
+    n = artifact.calibration.scores.shape[0]
+    quantile = torch.quantile(artifact.calibration.scores, math.ceil((n + 1) * 0.8) / n, dim=0)
     half_width = artifact.scaler.width_scale(history, CONTEXT) * quantile
     transform = artifact.scaler.transform
     torch.testing.assert_close(transform(upper) - transform(forecast.point), half_width)
@@ -143,10 +151,10 @@ def test_interval_half_widths_are_the_calibration_quantile_times_the_width_scale
 def test_each_step_takes_its_conformal_quantile_over_the_errors_it_has(artifact, history):
     """Rows near the validation part's end are NaN for the steps past it: step j's quantile uses
     its own n (origin r of 20 reaches min(H, 20 - r) steps: step 1 has 20 errors, step 6 has 15)."""
-    calibration = artifact.calibration.clone()
+    calibration = artifact.calibration.scores.clone()
     for row in range(20):
         calibration[row, min(HORIZON, 20 - row) :] = torch.nan
-    ragged = replace(artifact, calibration=calibration)
+    ragged = replace(artifact, calibration=Calibration(calibration))
     forecast = ragged.predict(history, HORIZON, (80.0,))
     expected = []
     for step in range(HORIZON):
@@ -157,7 +165,7 @@ def test_each_step_takes_its_conformal_quantile_over_the_errors_it_has(artifact,
     half_width = ragged.scaler.width_scale(history, CONTEXT) * torch.stack(expected)
     transform = ragged.scaler.transform
     torch.testing.assert_close(transform(forecast.intervals[80.0][1]) - transform(forecast.point), half_width)
-    assert [int(n) for n in ragged._calibration_counts] == [20 - step for step in range(HORIZON)]
+    assert [int(n) for n in ragged.calibration.counts] == [20 - step for step in range(HORIZON)]
 
 
 def test_a_format_2_artifact_keeps_its_window_scale_intervals(artifact, history, tmp_path):
@@ -172,8 +180,8 @@ def test_a_format_2_artifact_keeps_its_window_scale_intervals(artifact, history,
     assert loaded.scaler == replace(artifact.scaler, interval_scale="step")
     forecast = loaded.predict(history, HORIZON, (95.0,))
     _, _, window_scale = loaded.scaler.encode(history, CONTEXT)
-    n = artifact.calibration.shape[0]
-    quantile = torch.quantile(artifact.calibration, math.ceil((n + 1) * 0.95) / n, dim=0)
+    n = artifact.calibration.scores.shape[0]
+    quantile = torch.quantile(artifact.calibration.scores, math.ceil((n + 1) * 0.95) / n, dim=0)
     transform = loaded.scaler.transform
     torch.testing.assert_close(
         transform(forecast.intervals[95.0][1]) - transform(forecast.point), window_scale * quantile
@@ -190,8 +198,8 @@ def test_a_format_3_artifact_keeps_its_untrimmed_seasonal_widths(artifact, histo
     loaded = ForecasterArtifact.load(directory)
     assert loaded.scaler == replace(artifact.scaler, interval_scale="seasonal")
     forecast = loaded.predict(history, HORIZON, (95.0,))
-    n = artifact.calibration.shape[0]
-    quantile = torch.quantile(artifact.calibration, math.ceil((n + 1) * 0.95) / n, dim=0)
+    n = artifact.calibration.scores.shape[0]
+    quantile = torch.quantile(artifact.calibration.scores, math.ceil((n + 1) * 0.95) / n, dim=0)
     transform = loaded.scaler.transform
     torch.testing.assert_close(
         transform(forecast.intervals[95.0][1]) - transform(forecast.point),

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from models.artifact import ForecasterArtifact
+from models.calibration import Calibration
 from models.cells import VARIANTS, GatedLSTM, GatedLSTMCell
 from models.network import CELLS, HEADS, Forecaster, ForecasterConfig
 from models.scaling import WindowScaler
@@ -164,8 +165,7 @@ def test_forecaster_shapes_and_artifact_round_trip(
         config,
         WindowScaler(log=False, season_length=4, min_scale=1e-3),
         network,
-        calibration=torch.rand(10, horizon),
-        metadata={},
+        calibration=Calibration(torch.rand(10, horizon)),
     )
     loaded = ForecasterArtifact.load(artifact.save(tmp_path / "artifact"))
     history = torch.randn(batch, 12).cumsum(dim=1)

@@ -141,7 +141,7 @@ def _reference_forecast(store: Path) -> list[float]:
     configs = list(local.rglob("forecaster.json"))
     assert len(configs) == 1, f"expected one forecaster.json under {local}, found {configs}"
     artifact = ForecasterArtifact.load(configs[0].parent)
-    history = torch.tensor([artifact.metadata["tail"]], dtype=torch.float32)
+    history = torch.tensor([artifact.metadata.tail], dtype=torch.float32)
     return artifact.predict(history, HORIZON).point[0].tolist()
 
 

@@ -348,7 +348,7 @@ def _short_monthly_trains(config: TrainConfig, path, name: str) -> None:
     artifact = fit_artifact(config, series, logger=None, progress=False)
     result = run_backtest(artifact, series.values, config.test_size, config.horizon, 1, config.season_length)
     assert np.isfinite(result.metrics["model"]["mase"])
-    assert np.isfinite(artifact.metadata["val_mase"])
+    assert np.isfinite(artifact.metadata.val_mase)
 
 
 def test_short_monthly_series_trains_with_defaults(make_series, make_frame, write_csv, tiny):

@@ -153,7 +153,7 @@ def test_unwritable_artifact_store_gives_a_clear_message(unwritable_run):
 
 
 def test_batch_over_the_limit_is_422_naming_series(trained_store):
-    history = trained_store.result.artifact.metadata["tail"]
+    history = trained_store.result.artifact.metadata.tail
     body = {"model": trained_store.name, "horizon": 2}
     with running_service(trained_store.store_dir, trained_store.tracking_uri, FORECAST_MAX_BATCH="5") as base:
         batch = [{"id": str(i), "history": history} for i in range(6)]

@@ -28,7 +28,7 @@ def post(base: str, body: dict, **kwargs) -> httpx.Response:
 
 
 def history_of(artifact, offset: int = 0) -> list[float]:
-    tail = artifact.metadata["tail"]
+    tail = artifact.metadata.tail
     return [value * (1 + 0.01 * offset) for value in tail]
 
 
@@ -53,7 +53,7 @@ def test_forecast_matches_in_process_model(server, trained_store, artifact, hori
 
 def test_batch_equals_single_requests(server, trained_store, artifact):
     # different lengths, all between min_history and lookback: each row has its own seasonal profile
-    assert artifact.min_history + 30 < len(artifact.metadata["tail"]) <= artifact.lookback
+    assert artifact.min_history + 30 < len(artifact.metadata.tail) <= artifact.lookback
     histories = {f"s{i}": history_of(artifact, i)[10 * i :] for i in range(4)}
     batch = post(
         server,
@@ -82,10 +82,10 @@ def test_batch_equals_single_requests(server, trained_store, artifact):
 def test_omitted_history_continues_the_trained_series(server, trained_store, artifact):
     omitted = post(server, {"model": trained_store.name, "horizon": 4}).json()
     explicit = post(
-        server, {"model": trained_store.name, "horizon": 4, "history": artifact.metadata["tail"]}
+        server, {"model": trained_store.name, "horizon": 4, "history": artifact.metadata.tail}
     ).json()
     assert omitted["forecast"] == pytest.approx(explicit["forecast"], rel=1e-6)
-    assert omitted["timestamps"] == artifact.metadata["future_timestamps"][:4]
+    assert omitted["timestamps"] == artifact.metadata.future_timestamps[:4]
     assert explicit["timestamps"] is None
 
 
@@ -93,7 +93,7 @@ def test_start_gives_timestamps(server, trained_store, artifact):
     body = {
         "model": trained_store.name,
         "horizon": 3,
-        "history": artifact.metadata["tail"],
+        "history": artifact.metadata.tail,
         "start": "2020-01-01",
     }
     answer = post(server, body).json()
@@ -159,7 +159,7 @@ def bad_requests(name: str, tail: list[float]) -> list[tuple[dict, int, list]]:
 
 
 def test_every_bad_input_gets_its_4xx_naming_the_field(server, trained_store, artifact):
-    for body, status, loc in bad_requests(trained_store.name, artifact.metadata["tail"]):
+    for body, status, loc in bad_requests(trained_store.name, artifact.metadata.tail):
         response = post(server, body)
         assert response.status_code == status, (body, response.text)
         detail = response.json()["detail"]

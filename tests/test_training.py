@@ -18,9 +18,9 @@ import torch
 from mlflow import MlflowClient
 
 from models.artifact import ForecasterArtifact
+from models.calibration import Calibration
 from models.network import Forecaster, ForecasterConfig
 from models.scaling import WindowScaler
-from training import module as ridge_module
 from training.__main__ import main
 from training.backtest import (
     mase_scale,
@@ -30,8 +30,7 @@ from training.backtest import (
     seasonal_naive_forecast,
 )
 from training.config import TrainConfig
-from training.module import RidgeChoice, prior_map, ridge_fit, select_ridge
-from training.pipeline import RIDGE_FOLDS, _choose_transform, fit_artifact, load_series, train
+from training.pipeline import fit_artifact, load_series, train
 
 METRICS = ("mase", "mae", "rmse", "smape")
 
@@ -87,9 +86,11 @@ def test_naive_and_seasonal_naive_on_a_toy_series():
 
 def _toy_artifact(context: int, horizon: int, train: np.ndarray, season: int) -> ForecasterArtifact:
     torch.manual_seed(0)
-    config = ForecasterConfig(context_length=context, horizon=horizon, cell="gru", hidden_size=4)
+    config = ForecasterConfig(
+        context_length=context, horizon=horizon, cell="gru", hidden_size=4, ensemble_size=1
+    )
     scaler = WindowScaler.fit(train, season)
-    return ForecasterArtifact(config, scaler, Forecaster(config), torch.rand(8, horizon))
+    return ForecasterArtifact(config, scaler, Forecaster(config), Calibration(torch.rand(8, horizon)))
 
 
 def test_backtest_scores_baselines_by_the_protocol():
@@ -155,7 +156,7 @@ def test_same_seed_gives_the_same_forecast(tiny_fit):
     b = second.predict(history, config.horizon, (80,))
     torch.testing.assert_close(a.point, b.point, atol=1e-6, rtol=0)
     torch.testing.assert_close(a.intervals[80][0], b.intervals[80][0], atol=1e-6, rtol=0)
-    assert first.metadata["val_mase"] == pytest.approx(second.metadata["val_mase"], abs=1e-9)
+    assert first.metadata.val_mase == pytest.approx(second.metadata.val_mase, abs=1e-9)
 
 
 def test_another_seed_gives_another_model(tiny_fit):
@@ -246,13 +247,13 @@ def test_registered_artifact_round_trips(trained_store, tmp_path):
     )
     loaded = ForecasterArtifact.load(Path(local) / "artifacts" / "forecaster")
     artifact = trained_store.result.artifact
-    history = torch.tensor([artifact.metadata["tail"]], dtype=torch.float32)
+    history = torch.tensor([artifact.metadata.tail], dtype=torch.float32)
     before, after = artifact.predict(history, 12, (80, 95)), loaded.predict(history, 12, (80, 95))
     assert torch.equal(before.point, after.point)
     for level in (80, 95):
         assert torch.equal(before.intervals[level][0], after.intervals[level][0])
         assert torch.equal(before.intervals[level][1], after.intervals[level][1])
-    assert loaded.metadata["test_metrics"]["h12"]["metrics"]["model"]["mase"] == pytest.approx(
+    assert loaded.metadata.test_metrics["h12"]["metrics"]["model"]["mase"] == pytest.approx(
         trained_store.result.backtests[12].metrics["model"]["mase"]
     )
 
@@ -322,117 +323,6 @@ def test_cli_trains_a_user_csv(scratch_store, make_series, make_frame, write_csv
     )  # fmt: skip
 
 
-@pytest.mark.parametrize(("prior", "column"), [("level", None), ("naive", -1)])
-def test_a_heavily_penalised_ridge_is_its_prior_forecast(prior, column):
-    generator = torch.Generator().manual_seed(0)
-    z, target = torch.randn(200, 8, generator=generator), torch.randn(200, 3, generator=generator)
-    weight, bias = ridge_fit(z, target, RidgeChoice(alpha=1e9, penalise_bias=True, prior=prior))
-    expected = torch.zeros(3, 8)
-    if column is not None:
-        expected[:, column] = 1.0
-    assert torch.allclose(weight, expected, atol=1e-5) and torch.allclose(bias, torch.zeros(3), atol=1e-5)
-
-
-def test_the_robust_ridge_ignores_outlying_windows_that_pull_least_squares():
-    """5 % of the windows carry a large shift (a holiday, a level break): least squares moves
-    every weight and the bias towards them, the reweighted fit recovers the clean map."""
-    generator = torch.Generator().manual_seed(3)
-    z = torch.randn(400, 6, generator=generator)
-    true_weight = torch.randn(3, 6, generator=generator)
-    target = z @ true_weight.T + 0.1 * torch.randn(400, 3, generator=generator)
-    target[::20] += 40.0 + 10 * z[::20, :1]
-    choice = RidgeChoice(alpha=1e-6, penalise_bias=False, prior="level")
-    least_squares = ridge_fit(z, target, choice)
-    robust = ridge_fit(z, target, choice, reweightings=3)
-    assert (least_squares[1] - 2.0).abs().max() < 0.5  # the bias absorbs the shift: 5 % of 40
-    assert (least_squares[0] - true_weight).abs().max() > 0.3
-    assert (robust[0] - true_weight).abs().max() < 0.05 and robust[1].abs().max() < 0.05
-    # no outliers: the reweighted fit is the least-squares one, up to noise
-    clean = z @ true_weight.T + 0.1 * torch.randn(400, 3, generator=generator)
-    assert torch.allclose(
-        ridge_fit(z, clean, choice, reweightings=3)[0], ridge_fit(z, clean, choice)[0], atol=0.02
-    )
-
-
-def test_ridge_cv_blends_one_ridge_per_prior_and_tracks_a_random_walk():
-    generator = torch.Generator().manual_seed(1)
-    walk = torch.cumsum(torch.randn(600, generator=generator), 0)
-    windows = walk.unfold(0, 13, 1)
-    z, target = windows[:, :8], windows[:, 8:]
-    level = z[:, -4:].mean(dim=1, keepdim=True)
-    z, target = z - level, target - level
-    folds = [
-        ((z[:300], target[:300]), (z[300:450], target[300:450])),
-        ((z[:150], target[:150]), (z[150:300], target[150:300])),
-    ]
-    skip = select_ridge(folds)
-    # no profile in the input: level and naive, each on the whole context and its latest half
-    assert [(member.prior, member.recent) for member in skip.members] == [
-        ("level", 0), ("level", 4), ("naive", 0), ("naive", 4),
-    ]  # fmt: skip
-    # the naive members are "repeat the last value"; the blend is a damped version of it
-    for member in skip.members[2:]:
-        assert torch.allclose(ridge_fit(z, target, member)[0][:, -1], torch.ones(5), atol=0.05)
-    weight, _ = skip.fit(z, target)
-    assert torch.allclose(weight[:, -1], torch.ones(5), atol=0.2)
-    assert weight[:, :-1].abs().max() < 0.2
-    # with a seasonal profile (the first 4 values) the level priors follow the trend
-    assert [member.prior for member in select_ridge(folds, profile_length=4).members] == [
-        "trend", "naive", "profile_trend",
-    ]  # fmt: skip
-
-
-@pytest.mark.parametrize(("context", "amplitude"), [(24, 10.0), (36, 10.0), (8, 0.0)])
-def test_the_trend_prior_continues_a_trending_season_from_the_last_value(monkeypatch, context, amplitude):
-    """On a noiseless line plus season, the profile rebuilds both and the slope from the
-    profile's season to the context's last one is the line's: undamped, the profile-trend prior
-    is the exact continuation (season placed at the right phase, level brought to the present);
-    damped, it lies between that and the same forecast with no trend beyond the last value.
-    A context shorter than the season (a short weekly series) has a level over part of a
-    season, which is no deseasonalised level: there only the line is exact."""
-    m, horizon = 12, 12
-    t = np.arange(300, dtype=np.float64)
-    values = 100 + 0.5 * t + amplitude * np.sin(2 * np.pi * t / m)
-    scaler = WindowScaler.fit(values[:200], m, "none", profile_seasons=20)
-    end = 280
-    history = torch.tensor(values[None, :end], dtype=torch.float64)
-    z, level, scale = scaler.encode(history, context)
-
-    def forecast(prior: str) -> np.ndarray:
-        weight = prior_map(prior, m + context, horizon, profile_length=m)
-        return scaler.decode(z @ weight.T, level, scale)[0].numpy()
-
-    actual = values[end : end + horizon]
-    monkeypatch.setattr(ridge_module, "TREND_DAMPING", 1.0)
-    np.testing.assert_allclose(forecast("profile_trend"), actual, atol=1e-6)
-    monkeypatch.setattr(ridge_module, "TREND_DAMPING", 0.0)
-    np.testing.assert_allclose(forecast("profile_trend"), actual - 0.5 * np.arange(1, horizon + 1), atol=1e-6)
-    monkeypatch.undo()
-    damped = forecast("profile_trend")
-    assert np.all(damped > actual - 0.5 * np.arange(1, horizon + 1)) and np.all(damped[1:] < actual[1:])
-    with pytest.raises(ValueError, match="profile"):
-        prior_map("trend", context, horizon)
-
-
-def test_a_recent_context_member_leaves_the_older_values_at_the_prior_and_cv_scores_it_as_a_fit():
-    generator = torch.Generator().manual_seed(2)
-    z, target = torch.randn(300, 10, generator=generator), torch.randn(300, 4, generator=generator)
-    held_out = (torch.randn(50, 10, generator=generator), torch.randn(50, 4, generator=generator))
-    for choice in (
-        RidgeChoice(0.1, False, "trend", recent=3),
-        RidgeChoice(1.0, True, "profile_trend", recent=0),
-        RidgeChoice(0.01, True, "naive", recent=5),
-    ):
-        weight, bias = ridge_fit(z, target, choice, profile_length=2)
-        prior = prior_map(choice.prior, 10, 4, profile_length=2).float()
-        if choice.recent:
-            assert torch.allclose(weight[:, 2 : 10 - choice.recent], prior[:, 2 : 10 - choice.recent])
-        # the CV's shortcut through one Gram matrix per fold scores exactly this fit
-        expected = float((held_out[0] @ weight.T + bias - held_out[1]).abs().mean())
-        loss = ridge_module._FoldGram.of((z, target), held_out).held_out_loss(choice, profile_length=2)
-        assert math.isclose(loss, expected, rel_tol=1e-5)
-
-
 TINY_CLI = [
     "--cell", "gru", "--horizon", "6", "--hidden-size", "8", "--num-layers", "1",
     "--ensemble-size", "1", "--max-epochs", "2", "--windows-per-epoch", "64", "--batch-size", "32",
@@ -464,44 +354,8 @@ def test_a_series_that_turns_non_positive_late_is_not_modelled_on_a_log_scale(
     )
     assert not result.artifact.scaler.log
     # so the served model takes its own stored series as history
-    tail = torch.as_tensor(result.artifact.metadata["tail"]).unsqueeze(0)
+    tail = torch.as_tensor(result.artifact.metadata.tail).unsqueeze(0)
     assert torch.isfinite(result.artifact.predict(tail, 3).point).all()
-
-
-def _transform_config(tiny: dict, **overrides: object) -> TrainConfig:
-    return TrainConfig(
-        name="shape", data="unused.csv", season_length=12, horizon=12, context_length=24,
-        test_size=24, val_size=24, multi_step_stride=1, **tiny, **overrides,
-    )  # fmt: skip
-
-
-def _choose(config: TrainConfig, values: np.ndarray):
-    train_end = len(values) - config.test_size - config.val_size
-    return _choose_transform(config, values[: len(values) - config.test_size], train_end)
-
-
-def test_the_ridge_cv_keeps_an_additive_season_off_the_log_scale(tiny):
-    """A constant seasonal swing on a level rising from 20 to 260: a log would shrink the swing
-    as the level grows, so the no-transform ridge has the lower held-out error."""
-    rng = np.random.default_rng(0)
-    t = np.arange(240)
-    values = 20.0 + 1.0 * t + 15.0 * np.sin(2 * np.pi * t / 12) + rng.normal(0.0, 0.5, len(t))
-    scaler, folds, _, errors = _choose(_transform_config(tiny), values)
-    assert set(errors) == {"log", "none"} and len(folds) == RIDGE_FOLDS
-    assert errors["none"] < errors["log"] and not scaler.log
-
-
-@pytest.mark.parametrize(("transform", "tried"), [("log", {"log"}), ("none", {"none"})])
-def test_a_fixed_transform_is_the_only_one_tried(tiny, make_series, transform, tried):
-    values = make_series(240)
-    scaler, _, _, errors = _choose(_transform_config(tiny, transform=transform), values)
-    assert set(errors) == tried and scaler.log is (transform == "log")
-
-
-def test_a_series_not_positive_in_its_training_part_tries_no_log(tiny, make_series):
-    values = make_series(240) - 150.0
-    scaler, _, _, errors = _choose(_transform_config(tiny), values)
-    assert set(errors) == {"none"} and not scaler.log
 
 
 def test_cli_warns_once_about_a_shrunk_horizon_for_all_cells(

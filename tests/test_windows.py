@@ -10,10 +10,8 @@ import pytest
 import torch
 
 from models.scaling import WindowScaler
-from training.config import TrainConfig
-from training.data import load_csv
-from training.datamodule import WindowDataModule, origin_windows, sliding_windows
-from training.pipeline import CALIBRATION_WINDOWS_FOR_95, RIDGE_FOLDS, _ridge_folds, fit_artifact
+from training.pipeline import fit_artifact
+from training.windows import WindowDataModule, origin_windows, sliding_windows
 
 OFFSET = 1000.0  # value = OFFSET + position, so every value names where it came from
 N, TEST, VAL, CONTEXT, HORIZON = 120, 20, 24, 16, 6
@@ -115,7 +113,7 @@ def test_scaler_is_fitted_on_the_train_part_only(tiny_fit):
     config, series, artifact = tiny_fit
     assert artifact.scaler == _train_part_scaler(config, series.values, artifact)
     # the transform is the one with the lower held-out error of the two the CV tried
-    errors = artifact.metadata["transform_cv_mae"]
+    errors = artifact.metadata.transform_cv_mae
     assert set(errors) == {"log", "none"}
     assert ("log" if artifact.scaler.log else "none") == min(errors, key=errors.get)
 
@@ -130,8 +128,10 @@ def test_changing_the_test_part_changes_nothing_fitted(tiny_fit):
     refit = _refit(tiny_fit, values)
     assert refit.scaler == baseline.scaler
     assert _same_network(refit, baseline)
-    torch.testing.assert_close(refit.calibration, baseline.calibration, rtol=0, atol=0, equal_nan=True)
-    assert refit.metadata["val_mase"] == baseline.metadata["val_mase"]
+    torch.testing.assert_close(
+        refit.calibration.scores, baseline.calibration.scores, rtol=0, atol=0, equal_nan=True
+    )
+    assert refit.metadata.val_mase == baseline.metadata.val_mase
 
 
 def test_changing_the_validation_part_leaves_the_scaler_to_the_train_part(tiny_fit):
@@ -143,75 +143,7 @@ def test_changing_the_validation_part_leaves_the_scaler_to_the_train_part(tiny_f
     refit = _refit(tiny_fit, values)
     assert refit.scaler == _train_part_scaler(config, values, refit)
     # ... while validation really is used (calibration residuals come from it)
-    assert not torch.equal(refit.calibration, baseline.calibration)
-
-
-def test_calibration_comes_from_the_validation_windows_and_older_folds(tiny_fit):
-    """The network's validation errors, then the ridge's held-out errors on the older
-    rolling-origin folds: each one row per origin of its validation part, NaN where a step
-    falls past that part."""
-    config, series, artifact = tiny_fit
-    windows = config.val_size - config.horizon + 1
-    folds = len(_ridge_folds(config, artifact.scaler, series.values[: len(series) - config.test_size]))
-    calibration = artifact.calibration
-    assert calibration.shape == (folds * config.val_size, config.horizon)
-    # origin i of a validation part reaches val_size - i steps
-    reached = (~calibration.isnan()).sum(dim=1).reshape(folds, config.val_size)
-    expected = [min(config.horizon, config.val_size - i) for i in range(config.val_size)]
-    assert all(fold.tolist() == expected for fold in reached)
-    assert (calibration.nan_to_num(0.0) >= 0).all()
-    # the last step is reached by the whole windows only
-    assert artifact.metadata["calibration_windows"] == folds * windows
-
-
-@pytest.mark.parametrize(("val_size", "warned"), [(None, True), (30, False)])
-def test_training_warns_when_too_few_windows_calibrate_a_95_percent_interval(
-    tiny_fit, caplog, val_size, warned
-):
-    """tiny_fit's 19-point validation part gives 8 windows of 12 steps: its "95 %" interval
-    would be the largest error seen. 30 points give 19 per fold, the least that supports it."""
-    config, series, _ = tiny_fit
-    config = replace(config, refit=False, val_size=val_size or config.val_size)
-    with caplog.at_level("WARNING", logger="training.pipeline"):
-        artifact = fit_artifact(config, series, logger=None, progress=False)
-    assert (artifact.metadata["calibration_windows"] < CALIBRATION_WINDOWS_FOR_95) == warned
-    assert any("a 95 % interval needs 19" in record.getMessage() for record in caplog.records) == warned
-
-
-def test_validation_residuals_are_calibrated_in_width_scale_units(tiny_fit):
-    """Without the refit the served network is the one validated: the first calibration rows
-    are its validation errors in the transformed space, divided by each window's width scale."""
-    config, series, _ = tiny_fit
-    config = replace(config, refit=False)
-    artifact = fit_artifact(config, series, logger=None, progress=False)
-    fit_end = len(series) - config.test_size
-    windows = WindowDataModule(
-        series.values[:fit_end],
-        config.context_length,
-        config.horizon,
-        config.val_size,
-        32,
-        64,
-        0,
-        artifact.lookback,
-    ).val
-    history, target = windows.tensors
-    point = artifact.predict(history, config.horizon).point
-    transform = artifact.scaler.transform
-    expected = (transform(target) - transform(point)).abs() / artifact.scaler.width_scale(
-        history, config.context_length
-    )
-    torch.testing.assert_close(artifact.calibration[: len(history)], expected, rtol=1e-4, atol=1e-5)
-
-
-def test_a_longer_series_calibrates_on_every_fold(make_series, make_frame, write_csv, tiny):
-    path = write_csv(make_frame(make_series(400)))
-    series = load_csv(path, "longer")
-    config = TrainConfig(name="longer", data=str(path), **tiny).resolve(series)
-    artifact = fit_artifact(config, series, logger=None, progress=False)
-    windows = config.val_size - config.horizon + 1
-    assert artifact.calibration.shape == (RIDGE_FOLDS * config.val_size, config.horizon)
-    assert artifact.metadata["calibration_windows"] == RIDGE_FOLDS * windows
+    assert not torch.equal(refit.calibration.scores, baseline.calibration.scores)
 
 
 @pytest.mark.parametrize(("floor", "cap", "expected"), [(0, 64, 55), (200, 1000, 200), (200, 64, 64)])

@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
+import types
+import typing
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING
 
-from models.network import CELLS, HEADS
+from models.network import CELLS, HEADS, NetworkSettings
 from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_series
 from training.console import configure_output
 from training.data import FILL_METHODS
@@ -21,23 +23,35 @@ from training.data import FILL_METHODS
 if TYPE_CHECKING:
     from training.pipeline import TrainResult
 
-OVERRIDES = {
-    "horizon": int,
-    "context_length": int,
-    "profile_seasons": int,
-    "hidden_size": int,
-    "num_layers": int,
-    "dropout": float,
-    "ensemble_size": int,
-    "max_epochs": int,
-    "patience": int,
-    "batch_size": int,
-    "learning_rate": float,
-    "windows_per_epoch": int,
-    "test_size": int,
-    "val_size": int,
-    "seed": int,
-}
+# Options that set a TrainConfig field of the same name: every network setting, and these.
+# Each option's type comes from the field's annotation; choices where the field has a fixed set.
+TRAINING_OPTIONS = (
+    "horizon",
+    "context_length",
+    "profile_seasons",
+    "max_epochs",
+    "patience",
+    "batch_size",
+    "learning_rate",
+    "windows_per_epoch",
+    "test_size",
+    "val_size",
+    "seed",
+)
+# `--cell` takes several values (one model each): not a plain field option
+OVERRIDES = tuple(f.name for f in fields(NetworkSettings) if f.name != "cell") + TRAINING_OPTIONS
+CHOICES = {"head": HEADS}
+
+
+def _add_field_option(group: argparse._ArgumentGroup, name: str) -> None:
+    kind = typing.get_type_hints(TrainConfig)[name]
+    if isinstance(kind, types.UnionType):  # `int | None`: the option's type is the non-None one
+        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    flag = f"--{name.replace('_', '-')}"
+    if kind is bool:
+        group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+    else:
+        group.add_argument(flag, type=kind, choices=CHOICES.get(name))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,10 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model.add_argument(
         "--cell", nargs="+", choices=CELLS, help=f"cells to train (default: {' '.join(DEFAULT_CELLS)})"
     )
-    model.add_argument("--head", choices=HEADS)
-    model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
-    for option, kind in OVERRIDES.items():
-        model.add_argument(f"--{option.replace('_', '-')}", type=kind)
+    for option in OVERRIDES:
+        _add_field_option(model, option)
     run = parser.add_argument_group("run")
     run.add_argument(
         "--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
@@ -86,7 +98,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def build_configs(args: argparse.Namespace) -> list[TrainConfig]:
     overrides = {option: getattr(args, option) for option in OVERRIDES}
-    overrides.update(head=args.head, bidirectional=args.bidirectional)
     cells = args.cell or list(DEFAULT_CELLS)
     configs = []
     if args.csv or args.config:
@@ -131,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.jobs import TrainingError, train_one, train_side_by_side
 
     if args.if_missing:
-        from training.registry import configure_tracking, has_champion
+        from training.tracking import configure_tracking, has_champion
 
         configure_tracking(args.tracking_uri)
         configs = [config for config in configs if not has_champion(config.name)]
@@ -144,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.jobs > 1 and len(configs) > 1:
             results = train_side_by_side(configs, args.jobs, args.tracking_uri, not args.no_progress, series)
         else:
-            results = [
-                train_one(config, args.tracking_uri, not args.no_progress, series) for config in configs
-            ]
+            for config in configs:
+                print(f"== training {config.name} ({config.cell})", flush=True)
+                results.append(train_one(config, args.tracking_uri, not args.no_progress, series))
     except TrainingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -155,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_summary(results: list[TrainResult], seconds: float) -> None:
+    """One row per model; "champion" is the version the alias points at once every job has
+    ended (a job that finished first saw only the versions registered before it)."""
+    from training.tracking import champion_version
+
+    champions = {result.name: champion_version(result.name) for result in results if result.version}
     width = max([len(result.name) for result in results] + [10]) + 2
     print(
         f"\n{'series':<{width}}{'cell':<10}{'version':<9}{'champion':<10}{'val MASE':>9}  test MASE (model / snaive)  seconds"
@@ -165,7 +181,7 @@ def print_summary(results: list[TrainResult], seconds: float) -> None:
             for h, bt in result.backtests.items()
         )
         print(
-            f"{result.name:<{width}}{result.cell:<10}{result.version or '-':<9}{result.champion or '-':<10}"
+            f"{result.name:<{width}}{result.cell:<10}{result.version or '-':<9}{champions.get(result.name) or '-':<10}"
             f"{result.val_mase:>9.3f}  {tests}  {result.seconds:.1f}"
         )
     print(f"trained {len(results)} model(s) in {seconds:.1f} s")

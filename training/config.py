@@ -1,5 +1,8 @@
 """Training configuration: one dataclass, filled from a YAML file and CLI overrides, with
 defaults derived from the series itself so a user CSV trains without tuning.
+
+The network's settings are `models.network.NetworkSettings`, which `TrainConfig` extends:
+declared once, validated when the config is built.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from pathlib import Path
 import yaml
 
 from models.artifact import MODEL_NAME_PATTERN
-from models.network import ForecasterConfig
+from models.network import ForecasterConfig, NetworkSettings
+from models.scaling import TRANSFORMS
 from training.data import DataError, SeriesData, load_csv
 
 log = logging.getLogger(__name__)
@@ -35,7 +39,7 @@ SHORTEST_SEASON_CONTEXT = 12
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(NetworkSettings):
     name: str
     data: str
     time_column: str | None = None
@@ -48,23 +52,15 @@ class TrainConfig:
     test_size: int | None = None
     val_size: int | None = None
     multi_step_stride: int | None = None
-    # network
-    cell: str = "lstm"
-    head: str = "direct"
+    # network (the architecture itself: NetworkSettings)
     context_length: int | None = None
     # context in seasons when context_length is not given (None: 2, or 4 on long series)
     context_seasons: int | None = None
-    hidden_size: int = 64
-    num_layers: int = 2
-    dropout: float = 0.1
-    bidirectional: bool = False
-    linear_skip: bool = True
     patch_length: int | None = None
     # seasons of history the seasonal profile input is rebuilt from (models.scaling); 0 = none.
     # A forecast then reads up to this many seasons: with only the context it is less accurate
     # on trending seasonal series (ablations.md sections 8 and 12)
     profile_seasons: int = 20
-    ensemble_size: int = 3
     # "auto": log or none, whichever ridge skip has the lower rolling-origin CV error in the
     # series' units (log only tried on a positive series); "log" / "none" force one
     transform: str = "auto"
@@ -89,11 +85,14 @@ class TrainConfig:
     num_threads: int = 1
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not re.fullmatch(MODEL_NAME_PATTERN, self.name) or len(self.name) > 200:
             raise DataError(
                 f"name {self.name!r} cannot be served: use letters, digits, '_', '.' or '-' "
                 "(starting with a letter or digit, at most 200 characters)"
             )
+        if self.transform not in TRANSFORMS:
+            raise DataError(f"transform must be one of {TRANSFORMS}, got {self.transform!r}")
         if self.profile_seasons < 0:
             raise DataError(
                 f"--profile-seasons must be >= 0 (0 = no seasonal profile), got {self.profile_seasons}"
@@ -190,12 +189,7 @@ class TrainConfig:
         ):
             context -= 1
         if windows() < MIN_TRAIN_WINDOWS:
-            needed = test + val + context + horizon - 1 + MIN_TRAIN_WINDOWS
-            raise DataError(
-                f"series {series.name!r} has {n} points; horizon {horizon} with context {context}, "
-                f"validation {val} and test {test} needs at least {needed}. "
-                "Pass a shorter --horizon or provide more data."
-            )
+            raise DataError(self._too_short_message(series, horizon, context, val, test))
         return replace(
             self,
             freq=series.freq,
@@ -209,20 +203,37 @@ class TrainConfig:
             patch_length=self.patch_length or -(-context // MAX_RECURRENT_STEPS),
         )
 
+    def _points_needed(self, horizon: int, context: int, val: int, test: int) -> int:
+        # the first training window takes context + horizon points, each further one one more
+        return context + horizon + MIN_TRAIN_WINDOWS - 1 + val + test
+
+    def _too_short_message(self, series: SeriesData, horizon: int, context: int, val: int, test: int) -> str:
+        """What the series lacks, part by part, and whether a shorter horizon would fit."""
+        n = len(series)
+        needed = self._points_needed(horizon, context, val, test)
+        message = (
+            f"series {series.name!r} has {n} points; horizon {horizon} needs at least {needed}: "
+            f"context {context} + horizon {horizon} + {MIN_TRAIN_WINDOWS - 1} more for the "
+            f"{MIN_TRAIN_WINDOWS} training windows + validation {val} + test {test}. "
+        )
+        # the least any horizon needs: horizon 1, the shortest context and splits resolve allows
+        context_1 = self.context_length or max(1, min(series.season_length, SHORTEST_SEASON_CONTEXT), 4)
+        least = self._points_needed(1, context_1, self.val_size or 1, self.test_size or 1)
+        if horizon > 1 and n >= least:
+            return (
+                message
+                + "A shorter horizon fits: --horizon 1 (make train ... HORIZON=1) needs "
+                + f"{least}."
+            )
+        return message + f"No horizon fits: the least this series needs is {least} points (horizon 1)."
+
     def network_config(self, profile_length: int = 0) -> ForecasterConfig:
         if self.context_length is None or self.horizon is None:
             raise ValueError("resolve() the config against its series first")
         return ForecasterConfig(
+            **self.network_settings(),
             context_length=self.context_length,
             horizon=self.horizon,
-            cell=self.cell,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            dropout=self.dropout,
-            bidirectional=self.bidirectional,
-            head=self.head,
-            linear_skip=self.linear_skip,
-            ensemble_size=self.ensemble_size,
             patch_length=self.patch_length or 1,
             profile_length=profile_length,
         )

@@ -1,60 +1,16 @@
-"""LightningModule: L1 loss in the window-normalised space (a per-window MASE), AdamW,
-cosine learning-rate decay. Every ensemble member gets its own loss; validation scores the
-ensemble mean, which is what gets served.
+"""The ridge initialisation of the network's linear skip: priors, closed-form fits, the
+penalty chosen by rolling-origin CV, and the robust refit.
+
+The skip carries most of the accuracy on short series (ablations.md); the recurrent part is
+trained as a correction on top of it. Everything here is in the window-normalised space of
+`models.scaling`: z [N, T] (seasonal profile, then context) -> target [N, H].
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import lightning as L
 import torch
-from torch import nn
-
-from models.network import Forecaster, ForecasterConfig
-from models.scaling import WindowScaler
-
-
-class ForecastModule(L.LightningModule):
-    def __init__(
-        self,
-        network_config: ForecasterConfig,
-        scaler: WindowScaler,
-        learning_rate: float,
-        weight_decay: float,
-        max_epochs: int,
-    ) -> None:
-        super().__init__()
-        self.save_hyperparameters({"network": network_config.to_dict(), "scaler": scaler.to_dict()})
-        self.network = Forecaster(network_config)
-        self.scaler = scaler
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.max_epochs = max_epochs
-        self.loss = nn.L1Loss()
-
-    def _normalised(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        history, target = batch
-        z, level, scale = self.scaler.encode(history, self.network.config.context_length)
-        return self.network(z), self.scaler.normalise(target, level, scale)
-
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> torch.Tensor:
-        members, target = self._normalised(batch)
-        loss = self.loss(members, target.expand_as(members))
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
-        return loss
-
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> None:
-        members, target = self._normalised(batch)
-        self.log("val_loss", self.loss(members.mean(dim=0), target), on_epoch=True, prog_bar=True)
-
-    def configure_optimizers(self) -> dict:
-        optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
-        )
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(self.max_epochs, 1))
-        return {"optimizer": optimizer, "lr_scheduler": schedule}
-
 
 RIDGE_ALPHAS = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0, 100.0, 1000.0)
 # What a heavily penalised ridge falls back to, in the window-normalised space:
@@ -209,7 +165,7 @@ class RidgeBlend:
 
 
 @dataclass
-class _FoldGram:
+class FoldGram:
     """A CV fold's least-squares sufficient statistics, computed once for every candidate:
     X = [z, 1] of the fit windows, G = X'X and X'target (weather: 14,000 windows of 240 values)."""
 
@@ -219,7 +175,7 @@ class _FoldGram:
     held_out: Pair
 
     @classmethod
-    def of(cls, fit: Pair, held_out: Pair) -> _FoldGram:
+    def of(cls, fit: Pair, held_out: Pair) -> FoldGram:
         z, target = fit
         x = torch.cat([z, torch.ones(len(z), 1, dtype=z.dtype)], dim=1).double()
         return cls(x.T @ x, x.T @ target.double(), len(x), held_out)
@@ -249,7 +205,7 @@ def select_ridge(
     The candidates are plain least-squares fits (20 per member, all from one Gram matrix per
     fold), and the robust fit chosen this way was also the more accurate (ablations.md, section 17).
     """
-    grams = [_FoldGram.of(fit, held_out) for fit, held_out in folds]
+    grams = [FoldGram.of(fit, held_out) for fit, held_out in folds]
 
     def cv_loss(choice: RidgeChoice) -> float:
         return sum(gram.held_out_loss(choice, profile_length) for gram in grams) / len(grams)

@@ -1,4 +1,5 @@
-"""Sliding windows over one series with a chronological train / validation / test split.
+"""Sliding windows over one series with a chronological train / validation / test split, and
+the `LightningDataModule` that owns the split.
 
 Positions: [0, train_end) train targets, [train_end, val_end) validation targets,
 [val_end, n) test. A window's context may reach back into earlier parts (a served model
@@ -12,6 +13,10 @@ import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
+
+from models.scaling import WindowScaler
+
+Pair = tuple[torch.Tensor, torch.Tensor]
 
 
 def sliding_windows(
@@ -41,6 +46,14 @@ def origin_windows(
     len(values) - first_target - horizon + 1, which are `sliding_windows`' own)."""
     padded = np.concatenate([values, np.full(horizon - 1, np.nan)])
     return sliding_windows(padded, context, horizon, first_target, len(padded), lookback)
+
+
+def normalised(scaler: WindowScaler, windows: TensorDataset, context_length: int) -> Pair:
+    """(history, target) windows in original units -> (network input z, target) in the
+    windows' own normalised space, as the network and the ridge skip see them."""
+    history, target = windows.tensors
+    z, level, scale = scaler.encode(history, context_length)
+    return z, scaler.normalise(target, level, scale)
 
 
 class WindowDataModule(L.LightningDataModule):

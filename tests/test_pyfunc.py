@@ -1,0 +1,108 @@
+"""The pyfunc model served by a real `mlflow models serve` process: integer histories work, and
+bad params or histories get MLflow's 400 with one clear sentence, not a stack trace."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from live_server import free_port
+
+
+@pytest.fixture(scope="module")
+def mlflow_serve(trained_store, tmp_path_factory) -> Iterator[str]:
+    """`mlflow models serve` on the trained store's champion, as the README documents it."""
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("mlflow_serve")
+    log_path = workdir / "serve.log"
+    # MLflow's server runs `uvicorn` from PATH: the venv's bin first, as `make mlflow-serve` does
+    bin_dir = str(Path(sys.executable).parent)
+    environment = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": trained_store.tracking_uri,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    command = [
+        str(Path(bin_dir) / "mlflow"),
+        "models", "serve", "-m", f"models:/{trained_store.name}@champion",
+        "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=workdir, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"mlflow models serve exited:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(base + "/ping", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"mlflow models serve not up:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _invoke(base: str, history: list, **params: object) -> httpx.Response:
+    body: dict = {"dataframe_records": [{"history": history}]}
+    if params:
+        body["params"] = params
+    return httpx.post(base + "/invocations", json=body, timeout=30)
+
+
+def test_integer_histories_forecast_like_floats(mlflow_serve, trained_store):
+    artifact = trained_store.result.artifact
+    history = [round(value) for value in artifact.metadata.tail]
+    as_integers = _invoke(mlflow_serve, history, horizon=3)
+    as_floats = _invoke(mlflow_serve, [float(value) for value in history], horizon=3)
+    assert as_integers.status_code == 200, as_integers.text
+    forecast = as_integers.json()["predictions"][0]["forecast"]
+    assert len(forecast) == 3 and forecast == as_floats.json()["predictions"][0]["forecast"]
+    # without params: the trained horizon
+    default = _invoke(mlflow_serve, history).json()["predictions"][0]["forecast"]
+    assert len(default) == artifact.config.horizon
+
+
+@pytest.mark.parametrize(
+    ("params", "history_length", "message"),
+    [
+        ({"horizon": 0}, None, "horizon must be >= 1, got 0"),
+        ({"horizon": -5}, None, "horizon must be >= 1, got -5"),
+        ({"horizon": 1000}, None, "horizon 1000 is over this model's cap"),
+        ({}, 3, "row 0: history has 3 values; this model needs at least"),
+    ],
+)
+def test_bad_params_and_histories_get_one_clear_sentence(
+    mlflow_serve, trained_store, params, history_length, message
+):
+    tail = trained_store.result.artifact.metadata.tail
+    response = _invoke(mlflow_serve, tail[-history_length:] if history_length else tail, **params)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert message in body["message"]
+    assert "Traceback" not in response.text and "stack_trace" not in body
+
+
+def test_a_non_numeric_history_is_refused_with_a_message(mlflow_serve, trained_store):
+    history = ["x", *trained_store.result.artifact.metadata.tail]
+    response = _invoke(mlflow_serve, history)
+    assert response.status_code == 400
+    assert "history must be a list of numbers" in response.json()["message"]

@@ -1,0 +1,169 @@
+"""Everything MLflow in training: the tracking store, a run's params, metrics and plot, the
+artifact logged as a pyfunc model and registered under the series name, and the `champion`
+alias pointed at the version with the best validation score.
+
+Registration is the last step of a run and the alias moves only after the version exists,
+so a run that dies earlier leaves the registry as it was.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from lightning.pytorch.loggers import MLFlowLogger
+from mlflow import MlflowClient
+from mlflow.models import ModelSignature
+from mlflow.types.schema import AnyType, Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema
+
+from models.artifact import CHAMPION_ALIAS, DEFAULT_TRACKING_URI, PYFUNC_ARTIFACT, ForecasterArtifact
+from training.backtest import Backtest, plot_backtest
+from training.config import TrainConfig
+from training.data import SeriesData
+
+EXPERIMENT = "forecasting"
+SCORE_TAG = "val_mase"
+PYFUNC_ENTRY = Path(__file__).with_name("pyfunc_model.py")
+MODELS_PACKAGE = Path(__file__).resolve().parent.parent / "models"
+
+
+def configure_tracking(tracking_uri: str | None = None) -> str:
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", EXPERIMENT))
+    return uri
+
+
+@contextmanager
+def training_run(config: TrainConfig, tracking_uri: str | None) -> Iterator[MLFlowLogger]:
+    """An MLflow run for one model, its params (the whole config) and tags logged; yields the
+    Lightning logger that records the per-epoch losses into it."""
+    configure_tracking(tracking_uri)
+    with mlflow.start_run(run_name=f"{config.name}-{config.cell}") as run:
+        mlflow.log_params({key: str(value) for key, value in config.to_dict().items()})
+        mlflow.set_tags({"series": config.name, "cell": config.cell, "head": config.head})
+        # the resolved config as an artifact; also fails fast when the artifact store is not writable
+        mlflow.log_dict(config.to_dict(), "config.json")
+        yield MLFlowLogger(run_id=run.info.run_id, tracking_uri=mlflow.get_tracking_uri())
+
+
+def log_results(
+    artifact: ForecasterArtifact,
+    backtests: dict[int, Backtest],
+    series: SeriesData,
+    title: str,
+    seconds: float,
+) -> None:
+    """The fit's validation score, calibration size, backtest metrics and plot, into the active run."""
+    mlflow.log_metric("val_mase", artifact.metadata.val_mase)
+    mlflow.log_metric("calibration_windows", artifact.metadata.calibration_windows)
+    mlflow.log_metrics(_flat_metrics(backtests))
+    mlflow.log_metric("train_seconds", seconds)
+    horizon = artifact.config.horizon
+    with tempfile.TemporaryDirectory() as scratch:
+        plot = plot_backtest(
+            series.values, series.timestamps, backtests[horizon], title, Path(scratch) / "backtest.png"
+        )
+        mlflow.log_artifact(str(plot), artifact_path="plots")
+
+
+def register(artifact: ForecasterArtifact, name: str) -> tuple[str, str | None]:
+    """Log `artifact` as the active run's pyfunc model, register it under `name` and move the
+    champion alias; returns (new version, champion version)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        artifact_dir = artifact.save(Path(scratch) / PYFUNC_ARTIFACT)
+        version = log_and_register(artifact, artifact_dir, name, artifact.metadata.val_mase)
+    return version, promote_best(name)
+
+
+def _flat_metrics(backtests: dict[int, Backtest]) -> dict[str, float]:
+    flat: dict[str, float] = {}
+    for horizon, result in backtests.items():
+        for method, metrics in result.metrics.items():
+            prefix = "test" if method == "model" else f"{method}_test"
+            for metric, value in metrics.items():
+                flat[f"{prefix}_{metric}_h{horizon}"] = value
+        for level, coverage in result.coverage.items():
+            flat[f"test_coverage_{level}_h{horizon}"] = coverage
+    return {key: value for key, value in flat.items() if np.isfinite(value)}
+
+
+def log_and_register(artifact: ForecasterArtifact, artifact_dir: Path, name: str, val_score: float) -> str:
+    """Log the pyfunc model in the active run and register it; returns the new version."""
+    example = pd.DataFrame({"history": [artifact.metadata.tail[-artifact.min_history :]]})
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(PYFUNC_ENTRY),
+        artifacts={PYFUNC_ARTIFACT: str(artifact_dir)},
+        code_paths=[str(MODELS_PACKAGE)],
+        signature=pyfunc_signature(artifact.config.horizon),
+        input_example=example,
+        registered_model_name=name,
+        pip_requirements=_pip_requirements(),
+    )
+    version = str(info.registered_model_version)
+    client = MlflowClient()
+    client.set_model_version_tag(name, version, SCORE_TAG, f"{val_score:.6g}")
+    client.set_model_version_tag(name, version, "cell", artifact.config.cell)
+    return version
+
+
+def pyfunc_signature(horizon: int) -> ModelSignature:
+    """What the pyfunc model takes and gives. `history` is a list of any values: MLflow's
+    enforcement of a list of doubles refuses integers ("Can not safely convert int64 to
+    float64"), so the model converts and checks them itself (`pyfunc_model._numbers`)."""
+    return ModelSignature(
+        inputs=Schema([ColSpec(Array(AnyType()), "history")]),
+        outputs=Schema([ColSpec(Array(DataType.double), "forecast")]),
+        params=ParamSchema([ParamSpec("horizon", DataType.long, horizon)]),
+    )
+
+
+def promote_best(name: str) -> str | None:
+    """Move `champion` to the version with the lowest validation score; returns it."""
+    client = MlflowClient()
+    scored = []
+    for version in client.search_model_versions(f"name = '{name}'"):
+        score = float(version.tags.get(SCORE_TAG, "nan"))
+        if math.isfinite(score):
+            scored.append((score, int(version.version)))
+    if not scored:
+        return None
+    best = str(min(scored)[1])
+    client.set_registered_model_alias(name, CHAMPION_ALIAS, best)
+    return best
+
+
+def champion_version(name: str) -> str | None:
+    """The version the champion alias of `name` points at, None without one."""
+    try:
+        return MlflowClient().get_model_version_by_alias(name, CHAMPION_ALIAS).version
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def has_champion(name: str) -> bool:
+    return champion_version(name) is not None
+
+
+def _pip_requirements() -> list[str]:
+    """The logged model's requirements, pinned to what trained it; MLflow as whichever
+    distribution is installed (`mlflow`, or the client-only `mlflow-skinny`, e.g. in the image)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def pinned(package: str) -> str:
+        return f"{package}=={version(package)}"
+
+    try:
+        mlflow_requirement = pinned("mlflow")
+    except PackageNotFoundError:
+        mlflow_requirement = pinned("mlflow-skinny")
+    return [pinned("torch"), mlflow_requirement, pinned("pandas"), pinned("numpy")]
