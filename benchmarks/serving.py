@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.wrk import latency_ms
+from benchmarks.wrk import run_wrk
 from models.artifact import ForecasterArtifact
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -39,11 +39,6 @@ DURATION = os.environ.get("BENCH_DURATION", "10s")
 FORWARD_BATCHES = (1, 8, 32, 128, 1000)
 # serving.md: everything after this line is hand-written and survives a re-run
 NOTES_MARKER = "<!-- notes below are kept by make bench-serve -->"
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = [[{body}]]
-"""
 
 
 def free_port() -> int:
@@ -116,31 +111,13 @@ def rss_mb(process: subprocess.Popen) -> float:
 
 
 def wrk(base: str, body: dict, connections: int) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT.format(body=json.dumps(body)))
-    output = sh(
-        "taskset",
-        "-c",
-        "1",
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{DURATION}",
-        "--latency",
-        "-s",
-        script.name,
-        f"{base}/forecast",
-    ).stdout
-    os.unlink(script.name)
-
-    failures = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    errors = re.search(r"Socket errors: (.*)", output)
+    report, _ = run_wrk(f"{base}/forecast", body, connections, DURATION)
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": latency_ms(output, "50%"),
-        "p99_ms": latency_ms(output, "99%"),
-        "non_2xx": int(failures.group(1)) if failures else 0,
-        "socket_errors": errors.group(1) if errors else "",
+        "rps": report.rps,
+        "p50_ms": report.p50_ms,
+        "p99_ms": report.p99_ms,
+        "non_2xx": report.non_2xx,
+        "socket_errors": report.socket_errors,
     }
 
 

@@ -1,11 +1,32 @@
-"""The accuracy report's coverage summary: which rows miss their nominal coverage by more than
-sampling on that many test windows explains."""
+"""Pieces of the benchmark reports: the accuracy report's coverage summary (which rows miss
+their nominal coverage by more than sampling on that many test windows explains) and its
+accuracy summary, and the reading of wrk's report that the serving and reliability reports use."""
 
 import math
 
 import pytest
 
 from benchmarks.accuracy import accuracy_summary, coverage_summary, sampling_band
+from benchmarks.wrk import WrkReport, parse
+
+# wrk 4.1.0 against `python -m http.server` (which answers POST with 501), with the line wrk
+# adds when sockets failed (its format: "Socket errors: connect %d, read %d, write %d, timeout %d")
+WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:18931/
+  1 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.36ms    2.43ms  22.80ms   89.50%
+    Req/Sec     1.98k   412.17     2.76k    80.00%
+  Latency Distribution
+     50%    1.55ms
+     75%    2.62ms
+     90%    4.89ms
+     99%   14.13ms
+  1966 requests in 1.00s, 1.04MB read
+  Socket errors: connect 0, read 3, write 0, timeout 2
+  Non-2xx or 3xx responses: 1966
+Requests/sec:   1965.29
+Transfer/sec:      1.04MB
+"""
 
 
 def _row(horizon: int, windows: int, coverage: dict[str, float]) -> dict:
@@ -63,3 +84,35 @@ def test_the_accuracy_summary_counts_wins_and_takes_the_geometric_mean_of_the_ra
         "a h1 (2.00), a h12 (0.50)",
     ]
     assert f"| 2 | 1 | {math.sqrt(1.5 * 0.9):.3f} | b h4 (1.50), c h4 (0.90) |" in extra
+
+
+def test_the_wrk_report_gives_counts_rates_latencies_and_failures():
+    report = parse(WRK_OUTPUT)
+    assert report == WrkReport(
+        requests=1966,
+        rps=1965.29,
+        p50_ms=1.55,
+        p90_ms=4.89,
+        p99_ms=14.13,
+        non_2xx=1966,
+        socket_errors="connect 0, read 3, write 0, timeout 2",
+    )
+    assert report.socket_error_count == 5
+
+
+def test_wrk_latencies_in_other_units_are_read_as_milliseconds_and_missing_failures_as_none():
+    output = (
+        WRK_OUTPUT.replace("1.55ms", "850.00us")
+        .replace("14.13ms", "1.20s")
+        .replace("  Socket errors: connect 0, read 3, write 0, timeout 2\n", "")
+        .replace("  Non-2xx or 3xx responses: 1966\n", "")
+    )
+    report = parse(output)
+    assert report.p50_ms == pytest.approx(0.85)
+    assert report.p99_ms == pytest.approx(1200.0)
+    assert (report.non_2xx, report.socket_errors, report.socket_error_count) == (0, "", 0)
+
+
+def test_output_that_is_not_a_wrk_report_is_refused_with_the_output():
+    with pytest.raises(ValueError, match="not a wrk report:\nunable to connect"):
+        parse("unable to connect to 127.0.0.1:1 Connection refused\n")

@@ -4,12 +4,8 @@ batch-size limit. Each leaves the registry (and what the service answers) as it 
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,37 +14,10 @@ import pytest
 from live_server import running_service
 from mlflow import MlflowClient
 
+from benchmarks.reliability.store import epochs_logged, registry_state, start_training, tiny_network
 from service.registry import SqliteRegistry
 
-# The built-in passengers series through the real CLI (what `make train` runs), made as
-# cheap as it goes: no ridge start, no refit, one small network. Python and Lightning
-# imports still take most of the ~10-20 s a run needs on a busy 2-core machine.
-TINY_YAML = f"""
-name: passengers
-data: {Path(__file__).resolve().parent.parent / "data" / "passengers.csv"}
-freq: MS
-season_length: 12
-horizon: 12
-test_size: 24
-val_size: 24
-multi_step_stride: 12
-context_length: 24
-refit: false
-linear_skip: false
-"""
-TINY_CLI = [
-    "--cell",
-    "lstm",
-    "--hidden-size",
-    "8",
-    "--ensemble-size",
-    "1",
-    "--windows-per-epoch",
-    "32",
-    "--batch-size",
-    "32",
-    "--no-progress",
-]
+TINY_NETWORK = tiny_network(hidden_size=8, windows_per_epoch=32)
 
 
 def copy_store(trained_store, folder: Path) -> tuple[str, MlflowClient]:
@@ -58,54 +27,13 @@ def copy_store(trained_store, folder: Path) -> tuple[str, MlflowClient]:
     return uri, MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def registry_state(client: MlflowClient, name: str) -> tuple[list[str], str]:
-    versions = sorted(str(v.version) for v in client.search_model_versions(f"name = '{name}'"))
-    return versions, str(client.get_model_version_by_alias(name, "champion").version)
-
-
-def training(folder: Path, uri: str, *extra: str, **env: str) -> tuple[subprocess.Popen, Path]:
-    """`python -m training` in the background; its output goes to a file (no pipe to fill)."""
-    log = folder / "training.log"
-    (folder / "tiny.yaml").write_text(TINY_YAML)
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "training",
-                "--config",
-                "tiny.yaml",
-                *TINY_CLI,
-                "--tracking-uri",
-                uri,
-                *extra,
-            ],
-            cwd=folder,
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    return process, log
-
-
-def epochs_logged(database: Path) -> int:
-    """Epoch metrics logged so far by a run still in progress (0 before fitting starts)."""
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
-            return connection.execute(
-                "SELECT COUNT(*) FROM metrics JOIN runs ON metrics.run_uuid = runs.run_uuid "
-                "WHERE runs.status = 'RUNNING' AND metrics.key = 'train_loss'"
-            ).fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 def test_training_killed_mid_fit_leaves_the_registry_untouched(trained_store, tmp_path):
     uri, client = copy_store(trained_store, tmp_path)
     before = registry_state(client, trained_store.name)
-    process, log = training(
+    process, log = start_training(
         tmp_path,
         uri,
+        *TINY_NETWORK,
         "--max-epochs",
         "100000",
         "--patience",
@@ -135,7 +63,9 @@ def unwritable_run(trained_store, tmp_path_factory):
     blocker.write_text("a file where the artifact directory should be\n")
     client.create_experiment("unwritable", artifact_location=str(blocker / "artifacts"))
     before = registry_state(client, trained_store.name)
-    process, log = training(folder, uri, "--max-epochs", "1", MLFLOW_EXPERIMENT_NAME="unwritable")
+    process, log = start_training(
+        folder, uri, *TINY_NETWORK, "--max-epochs", "1", MLFLOW_EXPERIMENT_NAME="unwritable"
+    )
     process.wait(timeout=300)
     return process.returncode, log.read_text(), before, registry_state(client, trained_store.name)
 
