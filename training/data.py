@@ -157,8 +157,9 @@ def load_panel_csv(
 
     Columns not given are inferred: the id column is the one column that is not numeric, is not
     mostly timestamps and repeats its values (a numeric id must be named); two such columns are
-    refused, naming both. Of the other columns, the first is time and the next the value, as in
-    `load_csv`. A file without an id column is one series, loaded by `load_csv` itself.
+    refused, naming both. Of the other columns (passing over id-like ones when the id is named),
+    the first is time and the next the value, as in `load_csv`. A file without an id column is
+    one series, loaded by `load_csv` itself.
 
     Every series goes through `load_csv`'s checks (unparseable, unsorted or duplicate
     timestamps, non-numeric or missing values, steps off or missing from the calendar, `fill`)
@@ -277,15 +278,19 @@ def _panel_columns(
     """(id, time, value) columns: the given ones, the rest inferred as `load_panel_csv` says."""
     given = [column for column in (id_column, time_column, value_column) if column is not None]
     _check_columns(frame, path, given)
+    candidates = [
+        column for column in frame.columns if column not in given and _looks_like_ids(frame[column])
+    ]
     if id_column is None:
-        candidates = [c for c in frame.columns if c not in given and _looks_like_ids(frame[c])]
         if len(candidates) > 1:
             raise DataError(
                 f"{path}: columns {candidates} could each be the series id (text that repeats); "
                 "name it with --id-column"
             )
         id_column = candidates[0] if candidates else None
-    rest = [column for column in frame.columns if column not in (id_column, time_column, value_column)]
+    # time and value come from the other columns, passing over id-like text (a region next to a store)
+    named = (id_column, time_column, value_column)
+    rest = [column for column in frame.columns if column not in named and column not in candidates]
     if len(rest) < (time_column is None) + (value_column is None):
         raise DataError(
             f"{path}: needs a time column and a value column besides the id column {id_column!r}, "
