@@ -1,5 +1,5 @@
-"""`python -m benchmarks.cells`: speed of the `GatedLSTM` variants (peephole, cifg) against
-`nn.LSTM` with the same sizes, and of the ways of running their time loop.
+"""`python -m benchmarks.cells`: speed of the `GatedLSTM` variants (peephole, cifg, slstm)
+against `nn.LSTM` / `nn.GRU` with the same sizes, and of the ways of running their time loop.
 
 Measured, per torch thread count:
 - forward (eval, inference mode) of a 2-layer, hidden-64 stack over context 48 at batch 1
@@ -15,6 +15,10 @@ Implementations compared (same weights, same outputs):
   time (`GatedLSTM.scripted = False`);
 - `precomputed + jit`: what `GatedLSTM` does by default, the same loop as TorchScript;
 - `torch.compile` (only with `--compile`; its first call takes minutes, so off by default).
+
+The sLSTM section times the forward (eval, inference mode) of `nn.LSTM`, `nn.GRU` and the
+`slstm` `GatedLSTM` (TorchScript loop) at batch 1 and 1,000 over contexts 48 and 128
+(`--compare-only` runs just that section and appends it to --output).
 
 Repetitions are interleaved across implementations so that load from other processes on a
 shared machine spreads over all of them. Writes benchmarks/results/cells.md.
@@ -43,6 +47,8 @@ HIDDEN = 64
 LAYERS = 2
 HORIZON = 12
 VARIANTS = ("peephole", "cifg")
+COMPARED_CONTEXTS = (48, 128)
+COMPARED_BATCHES = (1, 1000)
 
 
 def step_loop(model: GatedLSTM, x: torch.Tensor) -> torch.Tensor:
@@ -98,8 +104,10 @@ def medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
-def time_forward(runners: dict[str, Runner], batch: int, repeats: int) -> dict[str, tuple[float, float]]:
-    x = torch.randn(batch, CONTEXT, 1)
+def time_forward(
+    runners: dict[str, Runner], batch: int, repeats: int, context: int = CONTEXT
+) -> dict[str, tuple[float, float]]:
+    x = torch.randn(batch, context, 1)
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in runners}
     with torch.inference_mode():
         for runner in runners.values():
@@ -194,6 +202,39 @@ def time_compile(batch: int, repeats: int) -> dict[str, float]:
     return figures
 
 
+def compare_slstm(repeats: int) -> list[str]:
+    """Forward of nn.LSTM, nn.GRU and the sLSTM stack per (batch, context): a markdown table."""
+    torch.manual_seed(0)
+    runners = {
+        "nn.LSTM": Runner(nn.LSTM(1, HIDDEN, LAYERS, batch_first=True), "native"),
+        "nn.GRU": Runner(nn.GRU(1, HIDDEN, LAYERS, batch_first=True), "native"),
+        "slstm (jit)": Runner(GatedLSTM(1, HIDDEN, LAYERS, variant="slstm"), "precomputed + jit"),
+    }
+    cases = [(batch, context) for batch in COMPARED_BATCHES for context in COMPARED_CONTEXTS]
+    figures = {
+        # a batch of 1,000 takes tens of milliseconds: fewer calls keep the run short
+        case: time_forward(runners, case[0], repeats if case[0] == 1 else max(3, repeats // 4), case[1])
+        for case in cases
+    }
+    lines = [
+        f"## sLSTM against nn.LSTM and nn.GRU (forward, threads {torch.get_num_threads()})",
+        "",
+        f"{LAYERS} layers, hidden {HIDDEN}, input size 1, unidirectional; eval, inference mode; "
+        f"median of {repeats} calls at batch 1 and {max(3, repeats // 4)} at batch 1,000. "
+        "Each figure is wall / CPU ms of this process, then the CPU time as a multiple of nn.LSTM's.",
+        "",
+        "| cell | " + " | ".join(f"b={batch}, context {context}" for batch, context in cases) + " |",
+        "|---|" + "---:|" * len(cases),
+    ]
+    for name in runners:
+        cells = []
+        for case in cases:
+            wall, cpu = figures[case][name]
+            cells.append(f"{1e3 * wall:.2f} / {1e3 * cpu:.2f} ({cpu / figures[case]['nn.LSTM'][1]:.1f}x)")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def cpu_model() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -221,6 +262,11 @@ def main() -> None:
         action="store_true",
         help="time torch.compile only, appending its section to --output",
     )
+    parser.add_argument(
+        "--compare-only",
+        action="store_true",
+        help="time only the sLSTM / nn.LSTM / nn.GRU forward comparison, appending its section to --output",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "cells.md")
     args = parser.parse_args()
 
@@ -239,12 +285,13 @@ def main() -> None:
         f"- load average at start: {load_before[0]:.2f} (the machine is shared; figures are medians)",
         "",
     ]
-    if args.compile_only:
-        lines = [
+    if args.compile_only or args.compare_only:
+        lines = [  # appended below the last section: a blank line first keeps the markdown apart
+            "",
             f"`{' '.join(['python -m benchmarks.cells', *sys.argv[1:]])}`, load average {load_before[0]:.2f}",
             "",
         ]
-    for threads in [] if args.compile_only else args.threads:
+    for threads in [] if args.compile_only or args.compare_only else args.threads:
         torch.set_num_threads(threads)
         runners = build(modes)
         agreement = check_agreement(runners)
@@ -272,6 +319,11 @@ def main() -> None:
         lines.append("")
         print("\n".join(lines[-len(runners) - 3 :]), flush=True)
         write(args.output, lines, append=False)  # a slow later section must not lose this one
+    if not args.compile_only:
+        torch.set_num_threads(args.threads[0])
+        section = compare_slstm(args.repeats)
+        lines += section
+        print("\n".join(section), flush=True)
     if args.compile or args.compile_only:
         torch.set_num_threads(args.threads[0])
         figures = time_compile(32, 10)
@@ -287,7 +339,7 @@ def main() -> None:
         ]
     load_after = os.getloadavg()
     lines.append(f"Load average at the end: {load_after[0]:.2f}.")
-    write(args.output, lines, append=args.compile_only)
+    write(args.output, lines, append=args.compile_only or args.compare_only)
     print(f"wrote {args.output}")
 
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from models.cells import GatedLSTM
 
-CELLS = ("lstm", "gru", "rnn", "peephole", "cifg")
+CELLS = ("lstm", "gru", "rnn", "peephole", "cifg", "slstm")
 HEADS = ("direct", "seq2seq")
 
 
