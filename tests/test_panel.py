@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.data import DataError, load_csv, load_panel_csv
+from training.data import DataError, load_csv
+from training.panel import load_panel_csv
 
 # id -> (first month, points): different lengths and starts, monthly
 SERIES = {"store_a": ("2000-01-01", 48), "store_b": ("2002-07-01", 30), "store_c": ("1999-03-01", 60)}

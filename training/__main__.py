@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from models.network import CELLS, HEADS, NetworkSettings
 from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_series
 from training.console import configure_output
-from training.data import FILL_METHODS
+from training.series import FILL_METHODS
 
 if TYPE_CHECKING:
     from training.pipeline import TrainResult

@@ -1,0 +1,213 @@
+"""Panel loading: a long CSV (an id, a time and a value column) of many series, each through
+the single-series checks, each error naming the series id and the file's data row."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from training.data import check_columns, load_csv, read_frame
+from training.series import DataError, SeriesData, check_fill, data_rows, resolve_season_length
+from training.timestamps import (
+    checked_timestamps,
+    fitting_freq,
+    infer_freq,
+    on_grid,
+    parse_time_column,
+    to_datetime,
+)
+from training.values import checked_values, parse_numbers
+
+
+@dataclass
+class PanelData:
+    """The series of one long file, in the order their ids first appear; one calendar for all."""
+
+    name: str
+    ids: list[str]
+    series: list[SeriesData]  # series[k].name == ids[k]
+    freq: str | None
+    season_length: int
+    id_column: str | None  # None: the file holds one series, whose id is `name`
+    time_column: str
+    value_column: str
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+
+# A series of a panel needs at least this many points: the fewest whose steps can be
+# checked against the calendar (training asks for more, depending on its windows).
+MIN_PANEL_SERIES_LENGTH = 3
+
+
+# Ids are recognised among the first distinct values of a column (a panel may hold millions of rows).
+ID_SAMPLE = 1000
+
+
+def load_panel_csv(
+    path: str | Path,
+    name: str,
+    id_column: str | None = None,
+    time_column: str | None = None,
+    value_column: str | None = None,
+    freq: str | None = None,
+    season_length: int | None = None,
+    fill: str | None = None,
+    min_length: int = MIN_PANEL_SERIES_LENGTH,
+) -> PanelData:
+    """Read a long CSV (one row per series and timestamp) into one `SeriesData` per id.
+
+    Columns not given are inferred: the id column is the one column that is not numeric, is not
+    mostly timestamps and repeats its values (a numeric id must be named); two such columns are
+    refused, naming both. Of the other columns (passing over id-like ones when the id is named),
+    the first is time and the next the value, as in `load_csv`. A file without an id column is
+    one series, loaded by `load_csv` itself.
+
+    Every series goes through `load_csv`'s checks (unparseable, unsorted or duplicate
+    timestamps, non-numeric or missing values, steps off or missing from the calendar, `fill`)
+    and must have `min_length` points and not be constant; each error names the series id and
+    the file's data row (1-based, header excluded). Series may differ in length and start but
+    share one frequency: `freq`, or the one inferred on the longest series.
+    """
+    path = Path(path)
+    check_fill(fill)
+    frame = read_frame(path)
+    id_column, time_column, value_column = _panel_columns(frame, path, id_column, time_column, value_column)
+    if id_column is None:
+        series = load_csv(path, name, time_column, value_column, freq, season_length, fill)
+        _check_panel_series(series, f"{path}: series {name!r}", min_length, rows=None)
+        return PanelData(
+            name, [name], [series], series.freq, series.season_length, None, time_column, value_column
+        )
+    ids = _series_ids(frame[id_column], path, id_column)
+    labels, positions = _group_positions(ids)
+    sources = [f"{path}: series {label!r}" for label in labels]
+    times, raw_values = frame[time_column], frame[value_column]
+    parsed = parse_time_column(times, path, time_column)
+    numbers, non_numeric = parse_numbers(raw_values, path, value_column)
+    timestamps, values = [], []
+    for source, take in zip(sources, positions, strict=True):
+        timestamps.append(checked_timestamps(parsed.iloc[take], times.iloc[take], source, time_column))
+        values.append(
+            checked_values(
+                numbers[take], non_numeric[take], raw_values.iloc[take], source, value_column, fill
+            )
+        )
+    timestamps, freq = _file_calendar(timestamps, freq, times, path, time_column, sources, positions)
+    season_length = resolve_season_length(season_length, freq)
+    series = []
+    for label, source, take, stamps, series_values in zip(
+        labels, sources, positions, timestamps, values, strict=True
+    ):
+        rows = data_rows(times.iloc[take])
+        if freq is not None:
+            stamps, series_values = on_grid(stamps, series_values, freq, fill, source, time_column, rows)
+        series.append(SeriesData(label, series_values, stamps, freq, season_length))
+        _check_panel_series(series[-1], source, min_length, rows)
+    return PanelData(name, labels, series, freq, season_length, id_column, time_column, value_column)
+
+
+def _file_calendar(
+    timestamps: list[pd.DatetimeIndex],
+    freq: str | None,
+    times: pd.Series,
+    path: Path,
+    time_column: str,
+    sources: list[str],
+    positions: list[np.ndarray],
+) -> tuple[list[pd.DatetimeIndex], str | None]:
+    """One date convention and one frequency for the whole file, chosen on the longest series
+    as `load_csv` chooses them: day-first dates when only they are evenly spaced; `freq`, else
+    the inferred one, else the coarsest grid the timestamps fit."""
+    longest = int(np.argmax([len(stamps) for stamps in timestamps]))
+    inferred = infer_freq(timestamps[longest])
+    if inferred is None and len(timestamps[longest]) >= 3 and not pd.api.types.is_numeric_dtype(times):
+        with contextlib.suppress(DataError):
+            day_first = parse_time_column(times, path, time_column, dayfirst=True)
+            day_first_stamps = [
+                checked_timestamps(day_first.iloc[take], times.iloc[take], source, time_column)
+                for source, take in zip(sources, positions, strict=True)
+            ]
+            if (day_first_freq := infer_freq(day_first_stamps[longest])) is not None:
+                timestamps, inferred = day_first_stamps, day_first_freq
+    freq = freq or inferred
+    if freq is None and len(timestamps[longest]) >= 3:
+        freq = fitting_freq(timestamps[longest], f"{sources[longest]} (the longest)", time_column)
+    return timestamps, freq
+
+
+def _panel_columns(
+    frame: pd.DataFrame, path: Path, id_column: str | None, time_column: str | None, value_column: str | None
+) -> tuple[str | None, str, str]:
+    """(id, time, value) columns: the given ones, the rest inferred as `load_panel_csv` says."""
+    given = [column for column in (id_column, time_column, value_column) if column is not None]
+    check_columns(frame, path, given)
+    candidates = [
+        column for column in frame.columns if column not in given and _looks_like_ids(frame[column])
+    ]
+    if id_column is None:
+        if len(candidates) > 1:
+            raise DataError(
+                f"{path}: columns {candidates} could each be the series id (text that repeats); "
+                "name it with --id-column"
+            )
+        id_column = candidates[0] if candidates else None
+    # time and value come from the other columns, passing over id-like text (a region next to a store)
+    named = (id_column, time_column, value_column)
+    rest = [column for column in frame.columns if column not in named and column not in candidates]
+    if len(rest) < (time_column is None) + (value_column is None):
+        raise DataError(
+            f"{path}: needs a time column and a value column besides the id column {id_column!r}, "
+            f"found {list(frame.columns)}"
+        )
+    time_column = time_column or rest.pop(0)
+    value_column = value_column or rest.pop(0)
+    return id_column, time_column, value_column
+
+
+def _looks_like_ids(column: pd.Series) -> bool:
+    """Text (not numbers, not mostly timestamps) whose values repeat: one label per series."""
+    present = column.dropna()
+    if pd.api.types.is_numeric_dtype(column) or not present.duplicated().any():
+        return False
+    sample = pd.Series(present.unique()[:ID_SAMPLE]).astype(str)
+    # half, not all: a time column with a few broken timestamps is still a time column
+    return to_datetime(sample, dayfirst=False).notna().mean() < 0.5
+
+
+def _series_ids(column: pd.Series, path: Path, name: str) -> pd.Series:
+    missing = np.flatnonzero(column.isna().to_numpy())
+    if len(missing):
+        raise DataError(
+            f"{path}: column {name!r} has {len(missing)} missing series ids "
+            f"(first at data row {data_rows(column)[missing[0]]}); every row needs one"
+        )
+    return column.astype(str).str.strip()
+
+
+def _group_positions(ids: pd.Series) -> tuple[list[str], list[np.ndarray]]:
+    """Distinct ids in order of first appearance and the positions of each one's rows, in file order."""
+    codes, labels = pd.factorize(ids)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=len(labels)))[:-1]
+    return [str(label) for label in labels], np.split(order, bounds)
+
+
+def _check_panel_series(series: SeriesData, source: str, min_length: int, rows: np.ndarray | None) -> None:
+    """The rules a panel adds per series (a single series meets them later, in training)."""
+    where = "" if rows is None else f" (data rows {rows[0]} to {rows[-1]})"
+    if len(series) < min_length:
+        raise DataError(
+            f"{source} has {len(series)} points{where}; at least {min_length} are needed: "
+            "give it more history or remove it from the file"
+        )
+    if np.ptp(series.values) == 0:
+        raise DataError(
+            f"{source} is constant ({series.values[0]:g}){where}: there is nothing to learn from it; "
+            "remove it from the file"
+        )

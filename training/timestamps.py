@@ -1,0 +1,177 @@
+"""A CSV's time column: parsing, the frequency it follows, and the calendar check (gaps,
+closures, fills)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from training.series import FILL_METHODS, DataError, data_rows
+
+log = logging.getLogger("training.data")
+
+
+def fitting_freq(timestamps: pd.DatetimeIndex, source: str, time_column: str) -> str:
+    freq = _grid_freq(timestamps)
+    if freq is None:
+        raise DataError(
+            f"{source}: the timestamps in {time_column!r} are not evenly spaced and no frequency fits them; "
+            "pass --freq (e.g. D, B, W, MS, QS, h) to name it, and --fill to fill the gaps"
+        )
+    return freq
+
+
+# Calendars whose gaps are usually closures (holidays, weekends of a daily series), not
+# missing data: their rows are taken as consecutive steps, with a warning.
+CLOSED_DAY_FREQS = ("B", "C", "D")
+
+
+# pandas names a quarterly-start calendar by its anchor in the year's last quarter (QS-OCT for
+# quarters starting in January, April, July and October); the same calendar, as people write it
+_QUARTER_START = re.compile(r"(\d*B?QS)-(OCT|NOV|DEC)")
+
+
+_FIRST_QUARTER_MONTH = {"OCT": "JAN", "NOV": "FEB", "DEC": "MAR"}
+
+
+def infer_freq(timestamps: pd.DatetimeIndex) -> str | None:
+    freq = pd.infer_freq(timestamps) if len(timestamps) >= 3 else None
+    if freq and (quarterly := _QUARTER_START.fullmatch(freq)):
+        return f"{quarterly[1]}-{_FIRST_QUARTER_MONTH[quarterly[2]]}"
+    return freq
+
+
+def _grid_freq(timestamps: pd.DatetimeIndex) -> str | None:
+    """The frequency of a calendar the timestamps lie on with some steps missing: the one
+    pandas infers from the longest evenly spaced run, if every timestamp falls on it."""
+    steps = np.diff(timestamps.asi8)
+    breaks = np.flatnonzero(steps != np.median(steps))
+    edges = np.concatenate([[-1], breaks, [len(steps)]])
+    longest = int(np.argmax(np.diff(edges)))
+    start, stop = edges[longest] + 1, edges[longest + 1] + 1
+    if stop - start < 3:
+        return None
+    candidates = {infer_freq(timestamps[start:stop])} - {None}
+    if timestamps.dayofweek.max() < 5:
+        candidates.add("B")  # weekdays only: a run of five days is a business-day calendar
+    fitting = [
+        (len(grid), freq)
+        for freq in candidates
+        if timestamps.isin(grid := pd.date_range(timestamps[0], timestamps[-1], freq=freq)).all()
+    ]
+    return min(fitting)[1] if fitting else None
+
+
+def on_grid(
+    timestamps: pd.DatetimeIndex,
+    values: np.ndarray,
+    freq: str,
+    fill: str | None,
+    source: str,
+    name: str,
+    rows: np.ndarray,
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Check the timestamps (from data rows `rows`) against the calendar of `freq`; fill
+    missing steps when asked. `source` starts every message (the file, and the series in a panel)."""
+    try:
+        grid = pd.date_range(timestamps[0], timestamps[-1], freq=freq)
+    except ValueError as error:
+        raise DataError(f"--freq {freq!r} is not a pandas frequency ({error})") from error
+    on_grid = timestamps.isin(grid)
+    if not on_grid.all():
+        off = int(np.flatnonzero(~on_grid)[0])
+        raise DataError(
+            f"{source}: timestamp {timestamps[off]} (data row {rows[off]}) in {name!r} is not on the "
+            f"{freq!r} calendar; check --freq"
+        )
+    missing = grid.difference(timestamps)
+    if len(missing) == 0:
+        return timestamps, values
+    if fill is not None:
+        series = pd.Series(values, index=timestamps).reindex(grid)
+        filled = series.ffill() if fill == "ffill" else series.interpolate(limit_direction="both")
+        log.warning("%s: filled %d missing %s steps (%s)", source, len(missing), freq, fill)
+        return grid, filled.to_numpy()
+    base = freq.lstrip("0123456789").split("-")[0]
+    if base in CLOSED_DAY_FREQS:
+        log.warning(
+            "%s: %d dates of the %s calendar are absent (first %s), taken as closures: rows are used as "
+            "consecutive steps; pass --fill ffill to insert them instead",
+            source,
+            len(missing),
+            freq,
+            missing[0].date(),
+        )
+        return timestamps, values
+    before = rows[int(timestamps.searchsorted(missing[0])) - 1]
+    raise DataError(
+        f"{source}: {len(missing)} {freq!r} steps are missing from {name!r} (first: {missing[0]}, "
+        f"after data row {before}); add the rows or pass --fill {'|'.join(FILL_METHODS)} to fill them"
+    )
+
+
+def to_datetime(column: pd.Series, dayfirst: bool) -> pd.Series:
+    with warnings.catch_warnings():
+        # "could not infer format" and mixed-offset notices: a per-element parse is what a
+        # free-form CSV needs, and mixed offsets are handled below
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        parsed = pd.to_datetime(column, errors="coerce", dayfirst=dayfirst)
+    if parsed.dtype == object:
+        # mixed UTC offsets (a daylight-saving change): one time line, in UTC
+        parsed = pd.to_datetime(column, errors="coerce", dayfirst=dayfirst, utc=True)
+    return parsed
+
+
+def parse_time_column(column: pd.Series, path: Path, name: str, dayfirst: bool = False) -> pd.Series:
+    """A whole column's timestamps (index kept), NaT where a value is missing or unparseable."""
+    if pd.api.types.is_numeric_dtype(column):
+        # pandas would read numbers as nanoseconds since 1970; whole numbers here are years
+        whole = column.dropna()
+        if not (whole == whole.round()).all() or not whole.between(1, 9999).all():
+            raise DataError(
+                f"{path}: column {name!r} is numeric; give dates (e.g. 2024-01-31) or whole years (e.g. 1987), "
+                "or name the columns with --time-column and --value-column"
+            )
+        years = column.astype("Int64").astype(str).str.zfill(4)
+        return pd.to_datetime(years, format="%Y", errors="coerce")
+    parsed = to_datetime(column, dayfirst)
+    if not dayfirst and parsed.isna().any():
+        day_first = to_datetime(column, True)
+        if not day_first.isna().any():
+            parsed = day_first  # 13/01/2021: the day comes first
+    return parsed
+
+
+def checked_timestamps(parsed: pd.Series, raw: pd.Series, source: str, name: str) -> pd.DatetimeIndex:
+    """One series' parsed timestamps, refused if any is missing, duplicated or out of order."""
+    rows = data_rows(raw)
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        raise DataError(
+            f"{source}: column {name!r} has {len(bad)} missing or unparseable timestamps "
+            f"(first at data row {rows[bad[0]]}: {raw.iloc[bad[0]]!r})"
+        )
+    index = pd.DatetimeIndex(parsed)
+    duplicated = np.flatnonzero(index.duplicated())
+    if len(duplicated):
+        raise DataError(
+            f"{source}: column {name!r} has {len(duplicated)} duplicate timestamps "
+            f"(first: {index[duplicated[0]]} at data row {rows[duplicated[0]]}); keep one row per timestamp"
+        )
+    if not index.is_monotonic_increasing:
+        position = int(np.flatnonzero(np.diff(index.asi8) < 0)[0]) + 1
+        raise DataError(
+            f"{source}: column {name!r} is not sorted oldest first "
+            f"(data row {rows[position]}: {index[position]} comes after {index[position - 1]}); sort the file"
+        )
+    return index
+
+
+def parse_timestamps(column: pd.Series, path: Path, name: str, dayfirst: bool = False) -> pd.DatetimeIndex:
+    return checked_timestamps(parse_time_column(column, path, name, dayfirst), column, str(path), name)
