@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FORECAST_", extra="ignore")
+    # validate_by_name: `Settings(tracking_uri=...)` must win over MLFLOW_TRACKING_URI (the
+    # fields with an environment alias otherwise ignore their own name)
+    model_config = SettingsConfigDict(env_prefix="FORECAST_", extra="ignore", validate_by_name=True)
 
     tracking_uri: str = Field(
         "sqlite:///mlflow.db", validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "FORECAST_TRACKING_URI")
