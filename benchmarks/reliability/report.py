@@ -174,7 +174,7 @@ def security_section(r: dict) -> list[str]:
         "| check | result | met |",
         "|---|---|---|",
         *pip_audit_rows(r),
-        f"| API key compared in constant time (`secrets.compare_digest` in service/routes.py) | "
+        f"| API key compared in constant time (`secrets.compare_digest` in service/deps.py) | "
         f"{code['api_key_compare_digest']} | {yes(code['api_key_compare_digest'])} |",
         "| every `torch.load` with `weights_only=True` | "
         + ", ".join(f"{load['where']}: {load['weights_only']}" for load in code["torch_loads"])

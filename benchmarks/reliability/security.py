@@ -112,9 +112,9 @@ def limits(store: Path, uri: str) -> dict:
 
 
 def code_checks(uri: str) -> dict:
-    from service import routes
+    from service import deps
 
-    source = inspect.getsource(routes.require_api_key)
+    source = inspect.getsource(deps.require_api_key)
     loads = []
     for path in sorted(
         [*PROJECT.glob("models/*.py"), *PROJECT.glob("service/*.py"), *PROJECT.glob("training/*.py")]
