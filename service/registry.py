@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from models.artifact import CONFIG_FILE
+from models.artifact import ARTIFACT_FILES, CONFIG_FILE, PYFUNC_ARTIFACT
 
 # Inside an MLflow pyfunc model folder, our forecaster artifact sits here.
-FORECASTER_SUBDIR = Path("artifacts") / "forecaster"
-FORECASTER_FILES = ("forecaster.json", "weights.pt", "calibration.pt")
+# where the pyfunc model keeps the artifact directory (training/tracking.py logs it there)
+FORECASTER_SUBDIR = Path("artifacts") / PYFUNC_ARTIFACT
 
 
 class RegistryError(RuntimeError):
@@ -194,7 +194,7 @@ class RestRegistry:
             return _local_forecaster(_local_path(ref.location))
         root = parsed.path.lstrip("/")
         destination.mkdir(parents=True, exist_ok=True)
-        for file_name in FORECASTER_FILES:
+        for file_name in ARTIFACT_FILES:
             remote = f"{root}/{FORECASTER_SUBDIR.as_posix()}/{file_name}"
             url = f"{self.base}/api/2.0/mlflow-artifacts/artifacts/{urllib.parse.quote(remote)}"
             try:

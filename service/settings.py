@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from models.artifact import CHAMPION_ALIAS, DEFAULT_TRACKING_URI
+
 
 class Settings(BaseSettings):
     # validate_by_name: `Settings(tracking_uri=...)` must win over MLFLOW_TRACKING_URI (the
@@ -15,11 +17,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FORECAST_", extra="ignore", validate_by_name=True)
 
     tracking_uri: str = Field(
-        "sqlite:///mlflow.db", validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "FORECAST_TRACKING_URI")
+        DEFAULT_TRACKING_URI, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "FORECAST_TRACKING_URI")
     )
     # models to serve; empty = every registered model that has the alias
     models: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    alias: str = "champion"
+    alias: str = CHAMPION_ALIAS
     # pinned versions, e.g. "passengers=3,price=7" (overrides the alias for those models)
     versions: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     api_key: SecretStr | None = None

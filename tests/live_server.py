@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 
 def free_port() -> int:
@@ -29,6 +31,35 @@ class ServiceProcess:
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+
+def wait_until_answering(process: subprocess.Popen, url: str, log_path: Path, timeout: float) -> None:
+    """Poll `url` until it answers 200; fail with the process's log if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"{process.args} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
+            )
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} not answering after {timeout} s:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def ready_client(app: FastAPI) -> Iterator[TestClient]:
+    """An in-process client of `app`, once its /ready answers 200."""
+    with TestClient(app, raise_server_exceptions=False) as client:
+        deadline = time.monotonic() + 30
+        while client.get("/ready").status_code != 200:
+            assert time.monotonic() < deadline, client.get("/ready").text
+            time.sleep(0.1)
+        yield client
 
 
 @contextmanager
@@ -65,21 +96,7 @@ def service_process(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        probe = "/ready" if wait_ready else "/health"
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"service exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
-                )
-            try:
-                if httpx.get(base + probe, timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"service not up after {timeout} s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
+        wait_until_answering(process, base + ("/ready" if wait_ready else "/health"), log_path, timeout)
         yield ServiceProcess(process, base, log_path)
     finally:
         process.terminate()

@@ -3,10 +3,8 @@ dependency (as a test or an embedding application would) changes what each route
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from fastapi.testclient import TestClient
+from live_server import ready_client
 
 from service.app import create_app
 from service.deps import get_app_settings, get_store
@@ -18,11 +16,7 @@ from service.store import ModelStore
 @pytest.fixture
 def client(trained_store):
     app = create_app(Settings(tracking_uri=trained_store.tracking_uri, retry_seconds=0.2, poll_seconds=0))
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        deadline = time.monotonic() + 30
-        while test_client.get("/ready").status_code != 200:
-            assert time.monotonic() < deadline, test_client.get("/ready").text
-            time.sleep(0.1)
+    with ready_client(app) as test_client:
         yield test_client
         app.dependency_overrides.clear()
 
@@ -43,7 +37,7 @@ def test_every_route_takes_the_store_from_the_dependency(client, trained_store, 
 
 
 def test_forecast_takes_the_settings_from_the_dependency(client, trained_store):
-    tail = trained_store.result.artifact.metadata["tail"]
+    tail = trained_store.result.artifact.metadata.tail
     body = {"model": trained_store.name, "series": [{"history": tail}, {"history": tail}]}
     assert client.post("/forecast", json=body).status_code == 200
     client.app.dependency_overrides[get_app_settings] = lambda: Settings(max_batch=1)

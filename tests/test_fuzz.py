@@ -7,14 +7,12 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from live_server import running_service
+from live_server import ready_client, running_service
 
 from service.app import create_app
 from service.settings import Settings
@@ -63,11 +61,7 @@ def test_schemathesis_with_api_key(trained_store):
 @pytest.fixture(scope="module")
 def client(trained_store):
     app = create_app(Settings(tracking_uri=trained_store.tracking_uri, retry_seconds=0.2))
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        deadline = time.monotonic() + 30
-        while test_client.get("/ready").status_code != 200:
-            assert time.monotonic() < deadline, test_client.get("/ready").text
-            time.sleep(0.1)
+    with ready_client(app) as test_client:
         yield test_client
 
 

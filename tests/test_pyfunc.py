@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from live_server import free_port
+from live_server import free_port, wait_until_answering
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +38,7 @@ def mlflow_serve(trained_store, tmp_path_factory) -> Iterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"mlflow models serve exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(base + "/ping", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"mlflow models serve not up:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_until_answering(process, base + "/ping", log_path, timeout=120)
         yield base
     finally:
         process.terminate()

@@ -428,3 +428,22 @@ def test_cli_trains_side_by_side_with_the_metrics_of_a_sequential_run(
     assert len(client.search_model_versions("name='sided'")) == 2
     best = min(sequential, key=lambda cell: sequential[cell]["val_mase"])
     assert client.get_model_version_by_alias("sided", "champion").tags["cell"] == best
+
+
+def test_if_missing_with_every_champion_in_place_imports_neither_mlflow_nor_lightning(trained_store):
+    """`make run` a second time: the check is the service's registry query, not `import mlflow`."""
+    check = (
+        "import sys; from training.__main__ import main; "
+        f"code = main(['--series', 'passengers', '--cell', 'lstm', '--if-missing', '--tracking-uri', "
+        f"{trained_store.tracking_uri!r}]); "
+        "print(code, 'mlflow' in sys.modules, 'lightning' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines()[-1] == "0 False False", done.stdout + done.stderr
+    assert "already has a champion; nothing to train" in done.stdout
+
+
+def test_if_missing_on_a_store_that_does_not_exist_trains(tmp_path):
+    from training.__main__ import champions
+
+    assert champions(f"sqlite:///{tmp_path / 'absent.db'}") == set()

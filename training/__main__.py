@@ -15,6 +15,7 @@ import typing
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING
 
+from models.artifact import CHAMPION_ALIAS, tracking_uri_or_default
 from models.network import CELLS, HEADS, NetworkSettings
 from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_series
 from training.console import configure_output
@@ -138,17 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    # Lightning and MLflow take seconds to import: a bad file or option is refused before
-    from training.jobs import TrainingError, train_one, train_side_by_side
-
     if args.if_missing:
-        from training.tracking import configure_tracking, has_champion
-
-        configure_tracking(args.tracking_uri)
-        configs = [config for config in configs if not has_champion(config.name)]
+        trained = champions(args.tracking_uri)
+        configs = [config for config in configs if config.name not in trained]
         if not configs:
             print("every requested series already has a champion; nothing to train")
             return 0
+    # Lightning and MLflow take seconds to import: a bad file or option is refused before, and
+    # `make run` with every champion in place serves without waiting for them
+    from training.jobs import TrainingError, train_one, train_side_by_side
+
     started = time.perf_counter()
     results: list[TrainResult] = []
     try:
@@ -163,6 +163,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print_summary(results, time.perf_counter() - started)
     return 0
+
+
+def champions(tracking_uri: str | None) -> set[str]:
+    """The model names that have a champion, by the service's own registry lookup: a query of
+    the store, without `import mlflow` (seconds). A store that does not exist yet has none."""
+    from service.registry import RegistryError, open_registry
+
+    uri = tracking_uri_or_default(tracking_uri)
+    try:
+        return set(open_registry(uri).champions(CHAMPION_ALIAS))
+    except RegistryError:
+        return set()
 
 
 def print_summary(results: list[TrainResult], seconds: float) -> None:

@@ -23,7 +23,7 @@ from mlflow import MlflowClient
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
-from models.artifact import CHAMPION_ALIAS, DEFAULT_TRACKING_URI, PYFUNC_ARTIFACT, ForecasterArtifact
+from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, ForecasterArtifact, tracking_uri_or_default
 from training.backtest import Backtest, plot_backtest
 from training.config import TrainConfig
 from training.data import SeriesData
@@ -35,7 +35,7 @@ MODELS_PACKAGE = Path(__file__).resolve().parent.parent / "models"
 
 
 def configure_tracking(tracking_uri: str | None = None) -> str:
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    uri = tracking_uri_or_default(tracking_uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", EXPERIMENT))
