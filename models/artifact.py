@@ -43,6 +43,8 @@ PYFUNC_ARTIFACT = "forecaster"
 def tracking_uri_or_default(tracking_uri: str | None = None) -> str:
     """The store to use: the one given, else $MLFLOW_TRACKING_URI, else the embedded default."""
     return tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
 # 2: the encoder reads the context only (format 1 fed it the seasonal profile as well);
 # 3: calibration residuals in seasonal-difference units (the scaler's `interval_scale`; formats
 # 1 and 2 have none and were calibrated in window-scale units); 4: in trimmed seasonal-difference
