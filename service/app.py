@@ -1,4 +1,4 @@
-"""FastAPI application: lifespan (model store), error contract, routes, middleware."""
+"""FastAPI application: the model store and its loader thread, error contract, routes, middleware."""
 
 from __future__ import annotations
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import httpx
 from live_server import service_process
 
-DRAIN_SECONDS = 1.0
+DRAIN_SECONDS = 2.0
 # the slow request's body arrives over this long: well past the drain delay
-UPLOAD_SECONDS = 5.0
+UPLOAD_SECONDS = 6.0
 
 
 def refused(url: str) -> bool:
