@@ -199,6 +199,17 @@ def regular_frequency(stamps: pd.DatetimeIndex) -> str | None:
             return "B"
         step = pd.Timedelta(stamps[1] - stamps[0])
         return FREQ_BY_STEP.get(step)
+    step_ns = np.diff(stamps.asi8)
+    hour_ns = pd.Timedelta(hours=1).value
+    values, counts = np.unique(step_ns, return_counts=True)
+    usual = int(values[np.argmax(counts)])
+    # Local clock times: the hour skipped when daylight saving starts (about once a year) is no
+    # missing data.
+    spring_forward = step_ns == usual + hour_ns
+    years = len(stamps) * usual / (365 * 24 * hour_ns)
+    clock_regular = ((step_ns == usual) | spring_forward).all() and spring_forward.sum() <= 2 * (years + 1)
+    if usual <= hour_ns and pd.Timedelta(usual) in FREQ_BY_STEP and clock_regular:
+        return FREQ_BY_STEP[pd.Timedelta(usual)]
     # Trading days: weekdays only, gaps of at most a long weekend plus a holiday.
     steps = np.diff(stamps.values).astype("timedelta64[D]").astype(int)
     if (stamps.dayofweek < 5).all() and steps.min() >= 1 and steps.max() <= 5 and np.median(steps) == 1:
