@@ -15,7 +15,7 @@ TRAIN_ARGS := $(if $(DATA),--csv "$(DATA)" --name "$(NAME)") $(if $(SERIES),--se
 	$(if $(FILL),--fill $(FILL)) \
 	$(if $(HORIZON),--horizon $(HORIZON)) $(if $(EPOCHS),--max-epochs $(EPOCHS)) --jobs $(JOBS) $(ARGS)
 
-.PHONY: install run train serve mlflow-serve mlflow-ui test lint format benchmark bench-serve reliability clean
+.PHONY: install run train serve mlflow-serve mlflow-ui test lint format benchmark bench-serve reliability corpus clean
 
 install: $(VENV)/.installed
 
@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,bench,corpus]'
 	touch $@
 
 ## the main job: install, train the built-in models if none is registered, then serve
@@ -70,6 +70,11 @@ bench-serve: install
 
 reliability: install
 	$(PY) -m benchmarks.reliability
+
+## the pretraining corpus: .cache/corpus/corpus.npz, training/corpus/manifest.csv and excluded.csv
+## (make corpus ARGS="--kernel-synth 2000 --seed 1"; python -m training.corpus --help)
+corpus: install
+	$(PY) -m training.corpus $(ARGS)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis lightning_logs
