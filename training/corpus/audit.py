@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.corpus import real
+from training.corpus import datasets, real
 from training.corpus.exclusion import ContentMatcher, denied, reference_series
 from training.corpus.store import Corpus
 
@@ -45,7 +45,7 @@ def cut_findings(corpus: Corpus, sources: list[str], r_packages: tuple[str, ...]
     """Every real series compared with its source re-read and cut independently of the build."""
     expected: dict[str, np.ndarray] = {}
     for dataset in real.load_source_datasets(sources, r_packages):
-        for series in real.cut_dataset(dataset, min_points=1):
+        for series in datasets.cut_dataset(dataset, min_points=1):
             expected[series.id] = np.asarray(series.values, dtype=np.float32)
     findings = []
     for item in corpus:

