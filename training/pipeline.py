@@ -87,7 +87,7 @@ def fit_artifact(
     best_epoch = fit_network(network, scaler, datamodule, config, logger, progress)
     scores, val_mase = validation_scores(network.eval(), scaler, datamodule, scales)
     calibration = Calibration.of(scores, *(start.earlier_calibration_scores() if start else []))
-    _warn_if_few_windows(panel[0].name if len(panel) == 1 else config.name, calibration.windows)
+    _warn_if_few_windows(config.name, calibration.windows)
     if config.refit:
         full = _datamodule(config, scaler, fitted, 0)
         network = new_network(config, network_config, _skip(config, start, scaler, full))
