@@ -9,8 +9,8 @@ PORT ?= 8000
 # models trained side by side (one process and one core each; the LSTM and GRU of a series are independent)
 JOBS ?= 2
 
-# make train [SERIES=price] [CELL=gru] | make train DATA=path.csv NAME=name [FREQ=D] [SEASON=7] [HORIZON=7] [CELL=lstm] [FILL=ffill] [JOBS=1]
-TRAIN_ARGS := $(if $(DATA),--csv "$(DATA)" --name "$(NAME)") $(if $(SERIES),--series $(SERIES)) \
+# make train [SERIES=price] [CELL=gru] | make train DATA=path.csv NAME=name [ID=store] [FREQ=D] [SEASON=7] [HORIZON=7] [CELL=lstm] [FILL=ffill] [JOBS=1]
+TRAIN_ARGS := $(if $(DATA),--csv "$(DATA)" --name "$(NAME)") $(if $(ID),--id-column "$(ID)") $(if $(SERIES),--series $(SERIES)) \
 	$(if $(CELL),--cell $(CELL)) $(if $(FREQ),--freq $(FREQ)) $(if $(SEASON),--season $(SEASON)) \
 	$(if $(FILL),--fill $(FILL)) \
 	$(if $(HORIZON),--horizon $(HORIZON)) $(if $(EPOCHS),--max-epochs $(EPOCHS)) --jobs $(JOBS) $(ARGS)

@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import TypedDict
 
 import torch
 
@@ -73,6 +74,13 @@ class ForecastInputError(ValueError):
         self.kind = kind
 
 
+class StoredSeries(TypedDict):
+    """One series of a panel model, as a forecast by its id reads it."""
+
+    tail: list[float]  # the latest values (context and seasonal profile), oldest first
+    last_timestamp: str | None
+
+
 @dataclass
 class ArtifactMetadata:
     """What training records about the series and the fit; the service and the benchmarks read it.
@@ -83,10 +91,13 @@ class ArtifactMetadata:
     name: str = ""
     freq: str | None = None
     season_length: int = 1
+    # a single-series model: its series' last timestamp, the latest values a forecast of it
+    # reads (context and seasonal profile) and the timestamps after it; empty for a panel model
     last_timestamp: str | None = None
-    # the latest values a forecast of the stored series reads (context and seasonal profile)
     tail: list[float] = field(default_factory=list)
     future_timestamps: list[str] = field(default_factory=list)
+    # a panel model (trained on a file with an id column): every series by id, in file order
+    series: dict[str, StoredSeries] | None = None
     train_config: dict = field(default_factory=dict)
     val_mase: float | None = None
     # scores of the last forecast step (see `Calibration.windows`)

@@ -3,13 +3,14 @@ forward pass, plain lists out. No pandas, no Lightning."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
 import torch
 
-from models.artifact import ForecastInputError, left_padded
+from models.artifact import ForecastInputError, StoredSeries, left_padded
 from service.calendar import future_timestamps
-from service.schemas import ForecastRequest
+from service.schemas import ForecastRequest, SeriesInput
 from service.store import LoadedModel
 
 
@@ -31,12 +32,51 @@ def batch_size(request: ForecastRequest) -> int:
     return len(request.series) if request.series is not None else 1
 
 
+def _stored_series(model: LoadedModel, index: int, series_id: str) -> StoredSeries:
+    """The series `series_id` the model was trained on; a 422 naming it when there is none."""
+    stored = model.artifact.metadata.series or {}
+    if series_id in stored:
+        return stored[series_id]
+    known = (
+        f"it knows {len(stored)} series, e.g. {list(itertools.islice(stored, 5))} (GET /models/{model.ref.name})"
+        if stored
+        else "it was trained on one series: omit `series` and `history` to continue that one"
+    )
+    raise RequestProblem(
+        ["body", "series", index, "id"],
+        f"model {model.ref.name!r} has no stored series {series_id!r}: send its `history`, or an id it "
+        f"was trained on; {known}",
+        "unknown_series",
+    )
+
+
 def _histories(model: LoadedModel, request: ForecastRequest) -> list[tuple[list[str | int], list[float]]]:
     if request.series is not None:
-        return [(["body", "series", i, "history"], item.history) for i, item in enumerate(request.series)]
+        return [
+            (["body", "series", i, "history"], item.history)
+            if item.history is not None
+            else (["body", "series", i, "id"], _stored_series(model, i, item.id)["tail"])
+            for i, item in enumerate(request.series)
+        ]
     if request.history is not None:
         return [(["body", "history"], request.history)]
+    stored = model.artifact.metadata.series
+    if stored:
+        raise RequestProblem(
+            ["body", "series"],
+            f"model {model.ref.name!r} was trained on {len(stored)} series: name one in `series` "
+            f'(e.g. {{"series": [{{"id": {next(iter(stored))!r}}}]}}) or send a `history`',
+            "missing",
+        )
     return [(["body", "history"], model.artifact.metadata.tail)]
+
+
+def _series_timestamps(model: LoadedModel, item: SeriesInput, horizon: int) -> list[str] | None:
+    """A history's timestamps follow its `start`; a stored series' its last timestamp."""
+    if item.history is not None:
+        return _timestamps(item.start, model.artifact.metadata.freq, horizon)
+    last = _stored_series(model, 0, item.id)["last_timestamp"]
+    return _timestamps(datetime.fromisoformat(last) if last else None, model.artifact.metadata.freq, horizon)
 
 
 def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
@@ -72,7 +112,7 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
             {
                 "id": item.id if item.id is not None else str(index),
                 "forecast": point[index],
-                "timestamps": _timestamps(item.start, freq, request.horizon),
+                "timestamps": _series_timestamps(model, item, request.horizon),
                 "intervals": _interval_rows(intervals, index),
             }
             for index, item in enumerate(request.series)

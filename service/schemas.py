@@ -40,11 +40,24 @@ HISTORY_LIMIT = 100_000
 class SeriesInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(None, max_length=200, description="echoed in the answer; defaults to the position")
-    history: list[FiniteFloat] = Field(
-        ..., min_length=1, max_length=HISTORY_LIMIT, description="latest observations, oldest first"
+    id: str | None = Field(
+        None,
+        max_length=200,
+        description="echoed in the answer (default: the position); without `history`, a series the "
+        "model was trained on, continued from its stored values and timestamps",
+    )
+    history: list[FiniteFloat] | None = Field(
+        None, min_length=1, max_length=HISTORY_LIMIT, description="latest observations, oldest first"
     )
     start: datetime | None = Field(None, description="timestamp of the last history value")
+
+    @model_validator(mode="after")
+    def _history_or_known_id(self) -> SeriesInput:
+        if self.history is None and self.id is None:
+            raise ValueError("give a `history`, or the `id` of a series the model was trained on")
+        if self.history is None and self.start is not None:
+            raise ValueError("`start` dates a `history`; a stored series has its own timestamps")
+        return self
 
 
 class ForecastRequest(BaseModel):
@@ -141,6 +154,11 @@ class ModelInfo(BaseModel):
     freq: str | None
     season_length: int
     last_timestamp: str | None
+    series_count: int = Field(
+        description="series a `series` item may name by `id` alone (a panel model's); 0 for a model "
+        "of one series, which continues it when `history` is omitted"
+    )
+    series_ids: list[str] = Field(description="their ids, in file order (the first 100)")
     val_mase: float | None
     test_metrics: dict
     loaded_at: str

@@ -23,6 +23,8 @@ from service.settings import Settings
 
 log = logging.getLogger("service.store")
 PINNED_CACHE_SIZE = 8
+# GET /models/{name} lists at most this many of a panel model's series ids
+LISTED_SERIES_IDS = 100
 SHUTTING_DOWN = "shutting down: requests in flight are finishing; send new ones to another replica"
 
 
@@ -35,6 +37,7 @@ class LoadedModel:
     def info(self) -> ModelInfo:
         config = self.artifact.config
         metadata = self.artifact.metadata
+        stored = metadata.series or {}
         return ModelInfo(
             name=self.ref.name,
             version=self.ref.version,
@@ -54,6 +57,8 @@ class LoadedModel:
             freq=metadata.freq,
             season_length=int(metadata.season_length),
             last_timestamp=metadata.last_timestamp,
+            series_count=len(stored),
+            series_ids=list(stored)[:LISTED_SERIES_IDS],
             val_mase=metadata.val_mase,
             test_metrics=metadata.test_metrics,
             loaded_at=self.loaded_at,

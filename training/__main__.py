@@ -3,6 +3,7 @@
 python -m training                                   # LSTM + GRU for every built-in series
 python -m training --series price --cell gru
 python -m training --csv sales.csv --name sales [--freq D] [--season 7] [--horizon 14]
+python -m training --csv stores.csv --name stores [--id-column store]   # ONE model over every series
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from models.artifact import CHAMPION_ALIAS, tracking_uri_or_default
 from models.network import CELLS, HEADS, NetworkSettings
-from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_series
+from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_panel, with_id_column
 from training.console import configure_output
 from training.series import FILL_METHODS
 
@@ -64,6 +65,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     source.add_argument("--csv", help="a user CSV: header, time column, value column")
     source.add_argument("--name", help="registered model name for --csv")
     source.add_argument("--config", help="a YAML config (keys of training.config.TrainConfig)")
+    source.add_argument(
+        "--id-column",
+        help="series id column of a panel --csv (default: the one text column whose values repeat; "
+        "none: the file is one series)",
+    )
     source.add_argument("--time-column", help="time column of --csv (default: first)")
     source.add_argument("--value-column", help="value column of --csv (default: second)")
     source.add_argument("--freq", help="pandas frequency alias (default: inferred)")
@@ -108,6 +114,7 @@ def build_configs(args: argparse.Namespace) -> list[TrainConfig]:
             freq=args.freq,
             season_length=args.season,
             fill=args.fill,
+            id_column=args.id_column,
             time_column=args.time_column,
             value_column=args.value_column,
             **overrides,
@@ -132,9 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         configs = build_configs(args)
         # every cell trains on the same user file: read, check and resolve it once, before the
         # heavy imports (a bad file is refused in seconds; its warnings are printed once)
-        series = load_series(configs[0]) if args.csv else None
-        if series is not None:
-            resolved = configs[0].resolve(series)
+        series = None
+        if args.csv:
+            found = with_id_column(configs[0])
+            series = load_panel(found)
+            resolved = found.resolve_panel(series)
             configs = [replace(resolved, cell=config.cell) for config in configs]
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -127,6 +127,31 @@ def run_backtest(
     return result
 
 
+def mean_backtest(results: Sequence[Backtest]) -> Backtest:
+    """The backtests of a panel's series at one horizon as one: each metric and each interval
+    coverage averaged over the series (every series counts once, whatever its number of
+    windows); the windows themselves stay in each series' backtest. Of one series, itself."""
+    if len(results) == 1:
+        return results[0]
+    first = results[0]
+    return Backtest(
+        horizon=first.horizon,
+        origins=np.empty(0, dtype=int),
+        actual=np.empty((0, first.horizon)),
+        forecasts={},
+        metrics={
+            method: {
+                metric: float(np.mean([result.metrics[method][metric] for result in results]))
+                for metric in first.metrics[method]
+            }
+            for method in first.metrics
+        },
+        coverage={
+            level: float(np.mean([result.coverage[level] for result in results])) for level in first.coverage
+        },
+    )
+
+
 def plot_backtest(
     values: np.ndarray, timestamps: pd.DatetimeIndex, result: Backtest, title: str, path: Path
 ) -> Path:

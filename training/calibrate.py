@@ -3,6 +3,8 @@ champion) and the conformity scores its intervals are calibrated on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from models import calibration
@@ -12,26 +14,33 @@ from training.windows import WindowDataModule, origin_windows
 
 
 def validation_scores(
-    network: Forecaster, scaler: WindowScaler, datamodule: WindowDataModule, mase_scale: float
+    network: Forecaster, scaler: WindowScaler, datamodule: WindowDataModule, mase_scales: Sequence[float]
 ) -> tuple[torch.Tensor, float]:
     """(conformity scores [origins, H], validation MASE on whole windows).
 
-    One score row per origin in the validation part, NaN where a step falls past it: step 1
-    is calibrated on every origin, step H on the whole windows only - on a 72-point monthly
-    series 12 scores for step 1 instead of 1 (ablations.md section 19).
+    One score row per origin in each series' validation part, NaN where a step falls past it:
+    step 1 is calibrated on every origin, step H on the whole windows only - on a 72-point
+    monthly series 12 scores for step 1 instead of 1 (ablations.md section 19). The MASE of a
+    panel is the mean over its series of each one's MASE (`mase_scales`: one per series).
     """
-    context = datamodule.context_length
-    whole_windows, lookback = datamodule.val.tensors[0].shape
-    # the first `whole_windows` origins are exactly the validation windows: one forward pass serves both
-    history, target = origin_windows(
-        datamodule.values, context, datamodule.horizon, datamodule.train_end, lookback
-    ).tensors
+    context, horizon = datamodule.context_length, datamodule.horizon
+    lookback = datamodule.val.tensors[0].shape[1]
+    origins = [
+        origin_windows(values, context, horizon, len(values) - datamodule.val_size, lookback).tensors
+        for values in datamodule.series
+    ]
+    history = torch.cat([series_history for series_history, _ in origins])
+    target = torch.cat([series_target for _, series_target in origins])
     with torch.inference_mode():
         z, level, window_scale = scaler.encode(history, context)
         predicted = network(z).mean(dim=0)
         error = scaler.normalise(target, level, window_scale) - predicted
         scores = calibration.scores(error, window_scale, scaler.width_scale(history, context))
-        forecast = scaler.decode(
-            predicted[:whole_windows], level[:whole_windows], window_scale[:whole_windows]
-        )
-    return scores, float((forecast - target[:whole_windows]).abs().mean()) / mase_scale
+        forecast = scaler.decode(predicted, level, window_scale)
+    mases, first = [], 0
+    for (series_history, _), scale in zip(origins, mase_scales, strict=True):
+        # a series' first origins are exactly its validation windows (those its last step reaches)
+        whole = slice(first, first + datamodule.val_size - horizon + 1)
+        mases.append(float((forecast[whole] - target[whole]).abs().mean()) / scale)
+        first += len(series_history)
+    return scores, sum(mases) / len(mases)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from models.artifact import MODEL_NAME_PATTERN
 from models.network import ForecasterConfig, NetworkSettings
 from models.scaling import TRANSFORMS
 from training.data import DataError, SeriesData, load_csv
+from training.panel import find_id_column, load_panel_csv
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ SHORTEST_SEASON_CONTEXT = 12
 class TrainConfig(NetworkSettings):
     name: str
     data: str
+    # a panel file's series id column (one model over all its series); None: one series
+    id_column: str | None = None
     time_column: str | None = None
     value_column: str | None = None
     freq: str | None = None
@@ -156,6 +160,30 @@ class TrainConfig(NetworkSettings):
                 )
             return resolved
 
+    def resolve_panel(self, series: Sequence[SeriesData]) -> TrainConfig:
+        """`resolve` against the shortest series that affords it, so that every series shares
+        its horizon, context and split sizes (each split by its own end). A series too short
+        for one training window under them is refused, naming it: dropping it would serve a
+        model that cannot forecast a series the user asked for."""
+        by_length = sorted(series, key=len)
+        for candidate in by_length:
+            try:
+                resolved = self.resolve(candidate)
+                break
+            except DataError:
+                if candidate is by_length[-1]:
+                    raise
+        needed = resolved.context_length + resolved.horizon + resolved.val_size + resolved.test_size
+        too_short = [f"{s.name!r} ({len(s)} points)" for s in series if len(s) < needed]
+        if too_short:
+            raise DataError(
+                f"series {', '.join(too_short)} of {self.data} are too short for one training window: "
+                f"the panel is trained with context {resolved.context_length} + horizon {resolved.horizon} "
+                f"+ validation {resolved.val_size} + test {resolved.test_size} = {needed} points per series "
+                "(sized on the shortest series that affords them); remove those series or give them more history"
+            )
+        return resolved
+
     def _resolve_for_horizon(self, series: SeriesData, horizon: int) -> TrainConfig:
         m = series.season_length
         n = len(series)
@@ -237,6 +265,29 @@ class TrainConfig(NetworkSettings):
             patch_length=self.patch_length or 1,
             profile_length=profile_length,
         )
+
+
+def with_id_column(config: TrainConfig) -> TrainConfig:
+    """`config` with its file's id column: the one given, else the inferred one (None: one series)."""
+    id_column = find_id_column(config.data, config.id_column, config.time_column, config.value_column)
+    return replace(config, id_column=id_column)
+
+
+def load_panel(config: TrainConfig) -> list[SeriesData]:
+    """Every series a config trains on: a panel's through `load_panel_csv`, a single series
+    (no `id_column`) through `load_series`, as it was before panels."""
+    if config.id_column is None:
+        return [load_series(config)]
+    return load_panel_csv(
+        config.data,
+        config.name,
+        id_column=config.id_column,
+        time_column=config.time_column,
+        value_column=config.value_column,
+        freq=config.freq,
+        season_length=config.season_length,
+        fill=config.fill,
+    ).series
 
 
 def load_series(config: TrainConfig) -> SeriesData:

@@ -40,7 +40,7 @@ class TrainingError(Exception):
 
 
 def train_one(
-    config: TrainConfig, tracking_uri: str | None, progress: bool | Callback, series: SeriesData | None
+    config: TrainConfig, tracking_uri: str | None, progress: bool | Callback, series: list[SeriesData] | None
 ) -> TrainResult:
     """`training.pipeline.train`, its data and store errors as a `TrainingError` naming the model."""
     try:
@@ -114,7 +114,7 @@ def _captured_output() -> Iterator[list[str]]:
 
 
 def _train_in_worker(
-    job: int, config: TrainConfig, tracking_uri: str | None, progress: bool, series: SeriesData | None
+    job: int, config: TrainConfig, tracking_uri: str | None, progress: bool, series: list[SeriesData] | None
 ) -> JobOutcome:
     reporter = EpochReporter(_queue, job) if progress and _queue is not None else False
     result = error = None
@@ -193,7 +193,7 @@ def train_side_by_side(
     jobs: int,
     tracking_uri: str | None,
     progress: bool,
-    series: SeriesData | None,
+    series: list[SeriesData] | None,
 ) -> list[TrainResult]:
     """Train `jobs` models at a time in spawned processes (one thread each, as every fit runs:
     `TrainConfig.num_threads`), results in the order of `configs`. Each fit is seeded in its

@@ -112,6 +112,17 @@ def load_panel_csv(
     return PanelData(name, labels, series, freq, season_length, id_column, time_column, value_column)
 
 
+def find_id_column(
+    path: str | Path,
+    id_column: str | None = None,
+    time_column: str | None = None,
+    value_column: str | None = None,
+) -> str | None:
+    """The id column `load_panel_csv` would use for this file (None: the file is one series)."""
+    path = Path(path)
+    return _panel_columns(read_frame(path), path, id_column, time_column, value_column)[0]
+
+
 def _file_calendar(
     timestamps: list[pd.DatetimeIndex],
     freq: str | None,

@@ -4,12 +4,17 @@ backtest -> log -> register. Each step lives in the module named for it.
 The test part (the last `test_size` points) is cut off before anything is fitted: the
 scaler sees the train part, early stopping and calibration see the validation part, and
 only the backtest touches the test part, with the fitted model and no retraining.
+
+A panel (a file with an id column) trains ONE model through the same story: every step takes
+the list of series where a single series is a list of one, each series is split by its own
+end, their windows are pooled, and the backtest is run per series and reported as the mean.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -17,16 +22,17 @@ import pandas as pd
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
 
-from models.artifact import MAX_HORIZON_MULTIPLE, ArtifactMetadata, ForecasterArtifact
+from models.artifact import MAX_HORIZON_MULTIPLE, ArtifactMetadata, ForecasterArtifact, StoredSeries
 from models.calibration import WINDOWS_FOR_95, Calibration
 from models.scaling import WindowScaler
 from training import tracking
-from training.backtest import Backtest, mase_scale, run_backtest
+from training.backtest import Backtest, mase_scale, mean_backtest, run_backtest
 from training.calibrate import validation_scores
-from training.config import TrainConfig, load_series
+from training.config import TrainConfig, load_panel
+from training.config import load_series as load_series  # re-exported: benchmarks and tests import it here
 from training.data import DataError, SeriesData
 from training.fit import fit_network, new_network
-from training.initialise import SkipStart, choose_transform
+from training.initialise import SkipStart, choose_transform, fit_scaler
 from training.windows import Pair, WindowDataModule, normalised
 
 log = logging.getLogger(__name__)
@@ -40,18 +46,20 @@ class TrainResult:
     version: str | None
     champion: str | None
     val_mase: float
+    # per horizon; for a panel the mean over its series (each one's in `series_backtests`)
     backtests: dict[int, Backtest]
+    series_backtests: dict[str, dict[int, Backtest]]
     artifact: ForecasterArtifact
     seconds: float
 
 
 def fit_artifact(
     config: TrainConfig,
-    series: SeriesData,
+    series: SeriesData | Sequence[SeriesData],
     logger: MLFlowLogger | None = None,
     progress: bool | Callback = False,
 ) -> ForecasterArtifact:
-    """Train on everything before the test part.
+    """Train on everything before the test part of one series, or of each series of a panel.
 
     Phase 1 trains on the train part with early stopping on the validation part; its
     validation errors give the validation score and the calibration scores, to which the
@@ -59,36 +67,38 @@ def fit_artifact(
     `config.refit`, phase 2 retrains from the same seed on train + validation for the
     number of epochs phase 1 found best, and that network is served.
     """
-    values = series.values
-    fit_end = len(values) - config.test_size
-    train_end = fit_end - config.val_size
-    scale = mase_scale(values[:train_end], config.season_length)
-    if scale == 0:
-        raise DataError(
-            f"series {series.name!r} is constant over its training part (the first {train_end} points): "
-            "there is nothing to learn and no error scale to validate against"
-        )
-    start = _initialise(config, values[:fit_end], train_end)
+    panel = [series] if isinstance(series, SeriesData) else list(series)
+    fitted = [one.values[: len(one) - config.test_size] for one in panel]
+    scales = [_training_scale(config, one) for one in panel]
+    start = _initialise(config, fitted)
     scaler = (
         start.scaler
         if start is not None
-        else WindowScaler.fit(
-            values[:train_end], config.season_length, config.transform, config.profile_seasons
+        else fit_scaler(
+            [values[: len(values) - config.val_size] for values in fitted],
+            config.season_length,
+            config.transform,
+            config.profile_seasons,
         )
     )
     network_config = config.network_config(scaler.profile_length)
-    datamodule = _datamodule(config, scaler, values[:fit_end], config.val_size)
+    datamodule = _datamodule(config, scaler, fitted, config.val_size)
     network = new_network(config, network_config, _skip(config, start, scaler, datamodule))
     best_epoch = fit_network(network, scaler, datamodule, config, logger, progress)
-    scores, val_mase = validation_scores(network.eval(), scaler, datamodule, scale)
+    scores, val_mase = validation_scores(network.eval(), scaler, datamodule, scales)
     calibration = Calibration.of(scores, *(start.earlier_calibration_scores() if start else []))
-    _warn_if_few_windows(series.name, calibration.windows)
+    _warn_if_few_windows(config.name, calibration.windows)
     if config.refit:
-        full = _datamodule(config, scaler, values[:fit_end], 0)
+        full = _datamodule(config, scaler, fitted, 0)
         network = new_network(config, network_config, _skip(config, start, scaler, full))
         epochs = max(best_epoch, config.min_epochs, 1)
         fit_network(network, scaler, full, config, None, progress, epochs)
-    metadata = _series_metadata(series, config, scaler.lookback(config.context_length))
+    lookback = scaler.lookback(config.context_length)
+    metadata = (
+        _series_metadata(panel[0], config, lookback)
+        if config.id_column is None
+        else _panel_metadata(panel, config, lookback)
+    )
     metadata.val_mase = val_mase
     metadata.calibration_windows = calibration.windows
     metadata.epochs = best_epoch
@@ -98,10 +108,22 @@ def fit_artifact(
     return ForecasterArtifact(network_config, scaler, network.eval(), calibration, metadata)
 
 
-def _initialise(config: TrainConfig, values: np.ndarray, train_end: int) -> SkipStart | None:
+def _training_scale(config: TrainConfig, series: SeriesData) -> float:
+    """The series' MASE scale over its training part; a constant training part is refused."""
+    train_end = len(series) - config.test_size - config.val_size
+    scale = mase_scale(series.values[:train_end], config.season_length)
+    if scale == 0:
+        raise DataError(
+            f"series {series.name!r} is constant over its training part (the first {train_end} points): "
+            "there is nothing to learn and no error scale to validate against"
+        )
+    return scale
+
+
+def _initialise(config: TrainConfig, fitted: list[np.ndarray]) -> SkipStart | None:
     """The transform and ridge skip to start from, when the network has a ridge-initialised skip."""
     if config.linear_skip and config.skip_init == "ridge":
-        return choose_transform(config, values, train_end)
+        return choose_transform(config, fitted)
     return None
 
 
@@ -127,7 +149,7 @@ def _warn_if_few_windows(name: str, windows: int) -> None:
 
 
 def _datamodule(
-    config: TrainConfig, scaler: WindowScaler, values: np.ndarray, val_size: int
+    config: TrainConfig, scaler: WindowScaler, values: list[np.ndarray], val_size: int
 ) -> WindowDataModule:
     return WindowDataModule(
         values,
@@ -159,6 +181,24 @@ def _series_metadata(series: SeriesData, config: TrainConfig, lookback: int) -> 
     )
 
 
+def _panel_metadata(panel: list[SeriesData], config: TrainConfig, lookback: int) -> ArtifactMetadata:
+    """A panel model's metadata: every series' tail and last timestamp, by id (the service
+    dates a forecast from the model's frequency and the series' last timestamp)."""
+    stored = {
+        one.name: StoredSeries(
+            tail=[float(v) for v in one.values[-lookback:]], last_timestamp=one.timestamps[-1].isoformat()
+        )
+        for one in panel
+    }
+    return ArtifactMetadata(
+        name=config.name,
+        freq=config.freq,
+        season_length=config.season_length,
+        series=stored,
+        train_config=config.to_dict(),
+    )
+
+
 def backtest(artifact: ForecasterArtifact, config: TrainConfig, values: np.ndarray) -> dict[int, Backtest]:
     """The rolling-origin backtest of ../shared/BENCHMARK.md at the trained horizon and at h = 1."""
     backtests = {
@@ -168,6 +208,18 @@ def backtest(artifact: ForecasterArtifact, config: TrainConfig, values: np.ndarr
     }
     if config.horizon != 1:
         backtests[1] = run_backtest(artifact, values, config.test_size, 1, 1, config.season_length)
+    return backtests
+
+
+def backtest_panel(
+    artifact: ForecasterArtifact, config: TrainConfig, panel: list[SeriesData]
+) -> tuple[dict[int, Backtest], dict[str, dict[int, Backtest]]]:
+    """`backtest` on every series, and per horizon their mean, which the artifact records."""
+    per_series = {one.name: backtest(artifact, config, one.values) for one in panel}
+    backtests = {
+        horizon: mean_backtest([results[horizon] for results in per_series.values()])
+        for horizon in next(iter(per_series.values()))
+    }
     artifact.metadata.test_metrics = {
         f"h{horizon}": {
             "metrics": result.metrics,
@@ -175,7 +227,7 @@ def backtest(artifact: ForecasterArtifact, config: TrainConfig, values: np.ndarr
         }
         for horizon, result in backtests.items()
     }
-    return backtests
+    return backtests, per_series
 
 
 def train(
@@ -183,22 +235,27 @@ def train(
     tracking_uri: str | None = None,
     progress: bool | Callback = True,
     register: bool = True,
-    series: SeriesData | None = None,
+    series: SeriesData | Sequence[SeriesData] | None = None,
 ) -> TrainResult:
-    """Load -> resolve -> fit -> backtest -> log -> register one model; `series` saves
-    re-reading `config.data` when the caller has loaded it already."""
+    """Load -> resolve -> fit -> backtest -> log -> register one model; `series` (one, or a
+    panel's list) saves re-reading `config.data` when the caller has loaded it already."""
     started = time.perf_counter()
-    series = series if series is not None else load_series(config)
-    config = config.resolve(series)
-    if config.transform == "auto" and np.any(series.values <= 0):
+    if series is None:
+        panel = load_panel(config)
+    else:
+        panel = [series] if isinstance(series, SeriesData) else list(series)
+    config = config.resolve_panel(panel)
+    if config.transform == "auto" and any(np.any(one.values <= 0) for one in panel):
         # the log scale is chosen on the training part, but the served model must take the
         # stored series as its history: one that turns non-positive later cannot be logged
         config = replace(config, transform="none")
     with tracking.training_run(config, tracking_uri) as logger:
-        artifact = fit_artifact(config, series, logger, progress)
-        backtests = backtest(artifact, config, series.values)
+        artifact = fit_artifact(config, panel, logger, progress)
+        backtests, series_backtests = backtest_panel(artifact, config, panel)
         title = f"{config.name} ({config.cell})"
-        tracking.log_results(artifact, backtests, series, title, time.perf_counter() - started)
+        tracking.log_results(
+            artifact, backtests, series_backtests, panel, title, time.perf_counter() - started
+        )
         version, champion = tracking.register(artifact, config.name) if register else (None, None)
     return TrainResult(
         name=config.name,
@@ -208,6 +265,7 @@ def train(
         champion=champion,
         val_mase=artifact.metadata.val_mase,
         backtests=backtests,
+        series_backtests=series_backtests,
         artifact=artifact,
         seconds=time.perf_counter() - started,
     )

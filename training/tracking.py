@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,24 +56,47 @@ def training_run(config: TrainConfig, tracking_uri: str | None) -> Iterator[MLFl
         yield MLFlowLogger(run_id=run.info.run_id, tracking_uri=mlflow.get_tracking_uri())
 
 
+# a panel logs one backtest plot per series, of its first this many series
+PLOTTED_SERIES = 10
+
+
 def log_results(
     artifact: ForecasterArtifact,
     backtests: dict[int, Backtest],
-    series: SeriesData,
+    series_backtests: dict[str, dict[int, Backtest]],
+    panel: list[SeriesData],
     title: str,
     seconds: float,
 ) -> None:
-    """The fit's validation score, calibration size, backtest metrics and plot, into the active run."""
+    """The fit's validation score, calibration size, backtest metrics (a panel's: the mean over
+    its series, and a per-series table as `backtest_by_series.csv`) and plots, into the active run."""
     mlflow.log_metric("val_mase", artifact.metadata.val_mase)
     mlflow.log_metric("calibration_windows", artifact.metadata.calibration_windows)
     mlflow.log_metrics(_flat_metrics(backtests))
     mlflow.log_metric("train_seconds", seconds)
+    if len(panel) > 1:
+        mlflow.log_metric("series", len(panel))
+        mlflow.log_text(_series_table(series_backtests).to_csv(index=False), "backtest_by_series.csv")
     horizon = artifact.config.horizon
     with tempfile.TemporaryDirectory() as scratch:
-        plot = plot_backtest(
-            series.values, series.timestamps, backtests[horizon], title, Path(scratch) / "backtest.png"
-        )
-        mlflow.log_artifact(str(plot), artifact_path="plots")
+        for series in panel[:PLOTTED_SERIES]:
+            safe_name = re.sub(r"[^A-Za-z0-9_.-]", "_", series.name)
+            file = "backtest.png" if len(panel) == 1 else f"backtest_{safe_name}.png"
+            plot = plot_backtest(
+                series.values,
+                series.timestamps,
+                series_backtests[series.name][horizon],
+                title if len(panel) == 1 else f"{title}, series {series.name}",
+                Path(scratch) / file,
+            )
+            mlflow.log_artifact(str(plot), artifact_path="plots")
+
+
+def _series_table(series_backtests: dict[str, dict[int, Backtest]]) -> pd.DataFrame:
+    """One row per series: every backtest metric and coverage, named as the run's metrics."""
+    return pd.DataFrame(
+        [{"series": name, **_flat_metrics(backtests)} for name, backtests in series_backtests.items()]
+    )
 
 
 def register(artifact: ForecasterArtifact, name: str) -> tuple[str, str | None]:
@@ -98,7 +122,9 @@ def _flat_metrics(backtests: dict[int, Backtest]) -> dict[str, float]:
 
 def log_and_register(artifact: ForecasterArtifact, artifact_dir: Path, name: str, val_score: float) -> str:
     """Log the pyfunc model in the active run and register it; returns the new version."""
-    example = pd.DataFrame({"history": [artifact.metadata.tail[-artifact.min_history :]]})
+    metadata = artifact.metadata
+    tail = metadata.tail or next(iter(metadata.series.values()))["tail"]
+    example = pd.DataFrame({"history": [tail[-artifact.min_history :]]})
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(PYFUNC_ENTRY),

@@ -1,5 +1,6 @@
-"""Sliding windows over one series with a chronological train / validation / test split, and
-the `LightningDataModule` that owns the split.
+"""Sliding windows over a series with a chronological train / validation / test split, and
+the `LightningDataModule` that owns the split (of one series, or of each series of a panel,
+their windows pooled).
 
 Positions: [0, train_end) train targets, [train_end, val_end) validation targets,
 [val_end, n) test. A window's context may reach back into earlier parts (a served model
@@ -8,6 +9,8 @@ part is never seen here at all: the datamodule only receives `values[:val_end]`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import lightning as L
 import numpy as np
@@ -56,10 +59,18 @@ def normalised(scaler: WindowScaler, windows: TensorDataset, context_length: int
     return z, scaler.normalise(target, level, scale)
 
 
+def pooled(windows: Sequence[TensorDataset]) -> TensorDataset:
+    """The windows of several series as one set (their tensors stacked, in series order)."""
+    return TensorDataset(*(torch.cat(parts) for parts in zip(*(w.tensors for w in windows), strict=True)))
+
+
 class WindowDataModule(L.LightningDataModule):
+    """The training and validation windows of one series (`values`) or of several (a list of
+    them, each split by its own end: its last `val_size` points are its validation targets)."""
+
     def __init__(
         self,
-        values: np.ndarray,
+        values: np.ndarray | Sequence[np.ndarray],
         context_length: int,
         horizon: int,
         val_size: int,
@@ -69,15 +80,22 @@ class WindowDataModule(L.LightningDataModule):
         lookback: int | None = None,
     ) -> None:
         super().__init__()
-        self.values = values
+        self.series = [values] if isinstance(values, np.ndarray) else list(values)
         self.context_length = context_length
         self.horizon = horizon
-        self.train_end = len(values) - val_size
+        self.val_size = val_size
         self.batch_size = batch_size
         self.windows_per_epoch = windows_per_epoch
         self.min_windows_per_epoch = min_windows_per_epoch
-        self.train = sliding_windows(values, context_length, horizon, 0, self.train_end, lookback)
-        self.val = sliding_windows(values, context_length, horizon, self.train_end, len(values), lookback)
+        self.train = pooled(
+            [sliding_windows(v, context_length, horizon, 0, len(v) - val_size, lookback) for v in self.series]
+        )
+        self.val = pooled(
+            [
+                sliding_windows(v, context_length, horizon, len(v) - val_size, len(v), lookback)
+                for v in self.series
+            ]
+        )
 
     def train_dataloader(self) -> DataLoader:
         # a short series' windows are drawn several times per epoch, so that an epoch (the unit of

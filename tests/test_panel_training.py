@@ -1,0 +1,196 @@
+"""ONE model over a panel CSV: trained through the real CLI into a real SQLite MLflow store,
+served by a real server that continues every known series from its own stored tail."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY
+from live_server import running_service
+from mlflow import MlflowClient
+
+from models.artifact import ArtifactMetadata
+from training.config import TrainConfig
+from training.data import DataError, SeriesData
+from training.initialise import fit_scaler
+
+# id -> (first month, points, magnitude): different lengths, starts and scales (1 vs 10,000)
+PANEL = {
+    "store_1": ("2001-01-01", 72, 1.0),
+    "store_2": ("1998-06-01", 96, 10_000.0),
+    "store_3": ("2003-03-01", 84, 50.0),
+    "store_4": ("2000-09-01", 120, 1.0),
+}
+TINY_CLI = [f"--{key.replace('_', '-')}={value}" for key, value in TINY.items()]
+
+
+def panel_frame(panel: dict[str, tuple[str, int, float]] = PANEL) -> pd.DataFrame:
+    """A long (store, month, sales) frame of positive seasonal series, rows ordered by time."""
+    rng = np.random.default_rng(0)
+    parts = []
+    for name, (start, length, magnitude) in panel.items():
+        t = np.arange(length)
+        shape = 10.0 + 0.05 * t + 2.0 * np.sin(2 * np.pi * t / 12) + rng.normal(0.0, 0.2, length)
+        stamps = pd.date_range(start, periods=length, freq="MS")
+        parts.append(
+            pd.DataFrame({"store": name, "month": stamps.strftime("%Y-%m-%d"), "sales": magnitude * shape})
+        )
+    return pd.concat(parts).sort_values(["month", "store"], kind="stable").reset_index(drop=True)
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    return subprocess.run(
+        [sys.executable, "-m", "training", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def panel_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, pd.DataFrame]:
+    """The panel trained once by `python -m training` (id column inferred) into its own store."""
+    store_dir = tmp_path_factory.mktemp("panel_store")
+    frame = panel_frame()
+    frame.to_csv(store_dir / "stores.csv", index=False)
+    tracking_uri = f"sqlite:///{store_dir / 'mlflow.db'}"
+    done = run_cli(
+        "--csv", "stores.csv", "--name", "stores", "--cell", "lstm", "--no-progress",
+        "--tracking-uri", tracking_uri, *TINY_CLI, cwd=store_dir,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return store_dir, tracking_uri, frame
+
+
+@pytest.fixture(scope="module")
+def panel_server(panel_store):
+    store_dir, tracking_uri, _ = panel_store
+    with running_service(store_dir, tracking_uri) as base:
+        yield base
+
+
+def test_a_panel_trains_one_model_in_one_run(panel_store):
+    _, tracking_uri, _ = panel_store
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    versions = client.search_model_versions("name = 'stores'")
+    assert [str(version.version) for version in versions] == ["1"]
+    runs = client.search_runs([client.get_experiment_by_name("forecasting").experiment_id])
+    assert len(runs) == 1 and runs[0].info.run_id == versions[0].run_id
+    run = runs[0]
+    assert run.data.params["id_column"] == "store" and run.data.metrics["series"] == 4
+    table = pd.read_csv(
+        io.StringIO(Path(client.download_artifacts(run.info.run_id, "backtest_by_series.csv")).read_text())
+    )
+    assert sorted(table["series"]) == sorted(PANEL)
+    # the run's test metric is the mean over the series of theirs
+    assert run.data.metrics["test_mase_h12"] == pytest.approx(table["test_mase_h12"].mean())
+    plots = {Path(item.path).name for item in client.list_artifacts(run.info.run_id, "plots")}
+    assert plots == {f"backtest_{name}.png" for name in PANEL}
+
+
+def test_every_known_series_is_continued_from_its_own_tail(panel_server, panel_store):
+    _, _, frame = panel_store
+    info = httpx.get(f"{panel_server}/models/stores", timeout=30).json()
+    assert info["series_count"] == 4 and sorted(info["series_ids"]) == sorted(PANEL)
+    lookback = info["lookback"]
+    given = frame[frame["store"] == "store_4"]["sales"].to_list()[-lookback:]
+    body = {
+        "model": "stores",
+        "horizon": 3,
+        "level": [80],
+        "series": [{"id": "store_1"}, {"id": "store_2"}, {"id": "mine", "history": given}, {"id": "store_4"}],
+    }
+    response = httpx.post(f"{panel_server}/forecast", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    forecasts = {item["id"]: item for item in response.json()["forecasts"]}
+    for name in ("store_1", "store_2", "store_4"):
+        rows = frame[frame["store"] == name]
+        last = pd.Timestamp(rows["month"].iloc[-1])
+        expected = pd.date_range(last, periods=4, freq="MS")[1:]
+        assert forecasts[name]["timestamps"] == [stamp.isoformat() for stamp in expected]
+        # within a factor of two of the series' last season: each from its own tail and magnitude
+        level = rows["sales"].iloc[-12:].mean()
+        assert all(0.5 * level < value < 2 * level for value in forecasts[name]["forecast"])
+        lower, upper = forecasts[name]["intervals"]["80"].values()
+        assert all(
+            low <= mid <= up for low, mid, up in zip(lower, forecasts[name]["forecast"], upper, strict=True)
+        )
+    # the stored tail is the series' own: sending it as a history gives the same forecast
+    np.testing.assert_allclose(forecasts["mine"]["forecast"], forecasts["store_4"]["forecast"], rtol=1e-6)
+    assert forecasts["mine"]["timestamps"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "words"),
+    [
+        ({"series": [{"id": "store_1"}, {"id": "store_99"}]}, ["body", "series", 1, "id"], ["store_99"]),
+        ({}, ["body", "series"], ["4 series", "store_"]),
+        ({"series": [{"start": "2020-01-01T00:00:00"}]}, ["body", "series", 0], ["`history`", "`id`"]),
+        ({"series": [{"id": "store_1", "start": "2020-01-01T00:00:00"}]}, ["body", "series", 0], ["`start`"]),
+    ],
+)
+def test_a_series_the_model_does_not_know_gets_a_422_naming_it(panel_server, body, loc, words):
+    response = httpx.post(f"{panel_server}/forecast", json={"model": "stores", **body}, timeout=30)
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"][: len(loc)] == loc
+    assert all(word in error["msg"] for word in words), error["msg"]
+
+
+def test_a_bad_series_fails_training_naming_its_id_and_row(tmp_path):
+    frame = panel_frame()
+    bad = int(np.flatnonzero(frame["store"].to_numpy() == "store_3")[40])
+    frame["sales"] = frame["sales"].astype(object)
+    frame.loc[bad, "sales"] = "n/a"
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    done = run_cli(
+        "--csv", "bad.csv", "--name", "bad", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+        *TINY_CLI, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "'store_3'" in done.stderr and f"row {bad + 1}" in done.stderr, done.stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def _series(name: str, length: int, magnitude: float = 1.0) -> SeriesData:
+    t = np.arange(length)
+    values = magnitude * (10.0 + np.sin(2 * np.pi * t / 12) + 0.01 * t)
+    return SeriesData(name, values, pd.date_range("2000-01-01", periods=length, freq="MS"), "MS", 12)
+
+
+def test_the_panel_is_sized_on_its_shortest_series_that_affords_it():
+    config = TrainConfig(name="stores", data="stores.csv", id_column="store")
+    panel = [_series("long", 240), _series("short", 72), _series("middle", 120)]
+    resolved = config.resolve_panel(panel)
+    assert resolved == config.resolve(panel[1])
+
+
+def test_a_series_too_short_for_one_window_is_refused_by_name():
+    config = TrainConfig(name="stores", data="stores.csv", id_column="store")
+    panel = [_series("long", 240), _series("tiny_a", 20), _series("middle", 120), _series("tiny_b", 30)]
+    with pytest.raises(DataError, match=r"'tiny_a' \(20 points\), 'tiny_b' \(30 points\)"):
+        config.resolve_panel(panel)
+
+
+def test_one_scaler_keeps_the_smallest_series_scale_floor():
+    """A floor taken from the series of 10,000s would flatten every window of the series of 1s."""
+    small, large = _series("small", 96).values, _series("large", 96, 10_000.0).values
+    scaler = fit_scaler([large, small], 12, "none", 20)
+    assert scaler.min_scale == fit_scaler([small], 12, "none", 20).min_scale
+    assert fit_scaler([large, small], 12, "auto", 20).log
+
+
+def test_an_artifact_without_stored_series_still_loads():
+    old = ArtifactMetadata.from_dict({"name": "passengers", "tail": [1.0, 2.0], "unknown_later_field": 1})
+    assert old.series is None and "series" not in old.to_dict()
