@@ -13,10 +13,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.deps import require_api_key
 from service.forecasting import RequestProblem
 from service.middleware import RequestContextMiddleware, configure_logging
 from service.registry import ModelNotFound, open_registry
-from service.routes import UNAUTHORISED, protected, public, require_api_key
+from service.routes import UNAUTHORISED, protected, public
 from service.settings import Settings, get_settings
 from service.store import ModelStore
 
@@ -63,13 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     torch.set_num_threads(settings.torch_threads)
 
+    store = ModelStore(settings, open_registry(settings.tracking_uri, settings.registry_timeout))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = ModelStore(settings, open_registry(settings.tracking_uri, settings.registry_timeout))
         stop = threading.Event()
         loader = threading.Thread(target=store.keep_loading, args=(stop,), name="model-loader", daemon=True)
-        app.state.store = store
-        app.state.settings = settings
         loader.start()
         log.info("serving from %s", settings.tracking_uri)
         yield
@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Next-step and multi-step forecasts from registered LSTM/GRU forecasters.",
         lifespan=lifespan,
     )
+    # read by the dependencies in service.deps
+    app.state.store = store
+    app.state.settings = settings
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(RequestProblem, _request_problem)
     app.add_exception_handler(ModelNotFound, _not_found)

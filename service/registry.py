@@ -15,6 +15,7 @@ is cheap and exact, and falls back to the MLflow client everywhere else:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import urllib.error
@@ -71,10 +72,23 @@ def _local_path(location: str) -> Path:
     raise RegistryError(f"artifact location {location!r} is not a local path")
 
 
+def unreadable(path: Path, cause: str) -> RegistryError:
+    """The message for a store this process may not read (e.g. a 0700 directory of another
+    user mounted into a container that runs as a non-root uid)."""
+    return RegistryError(
+        f"cannot read {path} as uid {os.getuid()}: {cause} "
+        "(the store must be readable by the user the service runs as)"
+    )
+
+
 def _local_forecaster(model_dir: Path) -> Path:
     """A local store needs no copy: the artifact is read where the registry keeps it."""
     source = model_dir / FORECASTER_SUBDIR
-    if not (source / CONFIG_FILE).is_file():
+    try:
+        found = (source / CONFIG_FILE).is_file()
+    except OSError as error:
+        raise unreadable(source, error.strerror or str(error)) from error
+    if not found:
         raise RegistryError(f"{source} holds no forecaster artifact ({CONFIG_FILE} missing)")
     return source
 
@@ -88,12 +102,18 @@ class SqliteRegistry:
         self.tracking_uri = tracking_uri
 
     def _query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
-        if not self.path.is_file():
+        try:
+            found = self.path.is_file()
+        except OSError as error:
+            raise unreadable(self.path, error.strerror or str(error)) from error
+        if not found:
             raise RegistryError(f"tracking store {self.path} does not exist (train a model first)")
         try:
             with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0) as connection:
                 return connection.execute(sql, parameters).fetchall()
         except sqlite3.Error as error:
+            if not os.access(self.path, os.R_OK):
+                raise unreadable(self.path, str(error)) from error
             raise RegistryError(f"cannot read the registry in {self.path}: {error}") from error
 
     def champions(self, alias: str) -> list[str]:

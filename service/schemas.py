@@ -5,12 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from models.artifact import MODEL_NAME_PATTERN
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-Level = Annotated[float, Field(gt=0, lt=100, allow_inf_nan=False)]
+LOWEST_LEVEL = 1
+
+
+def _percentage_level(level: float) -> float:
+    """Levels are percentages: 0.95 asks for a 0.95 % interval, which is what someone who
+    meant 95 % would get without this rule, so anything below 1 % is refused."""
+    if LOWEST_LEVEL <= level < 100:
+        return level
+    hint = f"; for a {level * 100:g} % interval send {level * 100:g}" if 0 < level < LOWEST_LEVEL else ""
+    raise PydanticCustomError(
+        "level_percentage",
+        "levels are percentages from {lowest} up to (not including) 100, e.g. 80 or 95; got {level}{hint}",
+        {"lowest": LOWEST_LEVEL, "level": level, "hint": hint},
+    )
+
+
+# the JSON schema states the rule (minimum 1); the validator gives the message above
+Level = Annotated[
+    float,
+    Field(allow_inf_nan=False, json_schema_extra={"minimum": LOWEST_LEVEL, "exclusiveMaximum": 100}),
+    AfterValidator(_percentage_level),
+]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=MODEL_NAME_PATTERN)]
 HISTORY_LIMIT = 100_000
 
@@ -43,7 +65,12 @@ class ForecastRequest(BaseModel):
         description="latest observations, oldest first; omitted = continue the trained series",
     )
     series: list[SeriesInput] | None = Field(None, min_length=1, description="a batch instead of `history`")
-    level: list[Level] = Field(default_factory=list, max_length=20, description="interval levels in (0, 100)")
+    level: list[Level] = Field(
+        default_factory=list,
+        max_length=20,
+        description="prediction-interval levels as percentages, each in [1, 100) (95 = a 95 % interval; "
+        "0.95 is refused, not read as 95 %)",
+    )
     start: datetime | None = Field(None, description="timestamp of the last history value")
 
     @field_validator("level")

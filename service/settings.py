@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FORECAST_", extra="ignore")
+    # validate_by_name: `Settings(tracking_uri=...)` must win over MLFLOW_TRACKING_URI (the
+    # fields with an environment alias otherwise ignore their own name)
+    model_config = SettingsConfigDict(env_prefix="FORECAST_", extra="ignore", validate_by_name=True)
 
     tracking_uri: str = Field(
         "sqlite:///mlflow.db", validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "FORECAST_TRACKING_URI")
@@ -23,11 +25,15 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
     max_body_bytes: int = Field(2_000_000, ge=1024)
     max_batch: int = Field(2_000, ge=1)
-    max_history: int = Field(100_000, ge=1)
     torch_threads: int = Field(1, ge=1)
     # off-request threshold: batches at least this big run in the threadpool, not on the event loop
     threadpool_batch: int = Field(64, ge=1)
     retry_seconds: float = Field(5.0, gt=0)
+    # once ready, re-resolve the aliases this often and swap in moved champions; 0 = never
+    poll_seconds: float = Field(30.0, ge=0)
+    # after SIGTERM, keep answering (with /ready at 503) this long before closing the listener,
+    # so a load balancer sees the replica leave before its connections are refused
+    shutdown_drain_seconds: float = Field(0.0, ge=0)
     registry_timeout: float = Field(10.0, gt=0)
     cache_dir: str | None = None
     host: str = Field("0.0.0.0", validation_alias=AliasChoices("HOST", "FORECAST_HOST"))

@@ -1,8 +1,9 @@
 """In-memory model store: what the service serves, loaded from the registry.
 
 Requests read `served` (a dict that is never mutated, only replaced), so a reload swaps
-every model at once and a request always sees one complete model. Loads, reloads and
-start-up retries are serialised by a lock; a failed load keeps the old model serving.
+every model at once and a request always sees one complete model. Loads, reloads, start-up
+retries and the periodic alias polls are serialised by a lock; a failed load keeps the old
+model serving.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from pathlib import Path
 
 from models.artifact import ForecasterArtifact
 from service.registry import ModelNotFound, ModelVersionRef, Registry, RegistryError
-from service.schemas import ModelInfo, ReloadOutcome, ReloadReport
+from service.schemas import ModelInfo, Readiness, ReloadOutcome, ReloadReport
 from service.settings import Settings
 
 log = logging.getLogger("service.store")
 PINNED_CACHE_SIZE = 8
+SHUTTING_DOWN = "shutting down: requests in flight are finishing; send new ones to another replica"
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,30 @@ class ModelStore:
         self.served: dict[str, LoadedModel] = {}
         self.expected: list[str] = list(settings.models)
         self.error: str | None = None
+        self.shutting_down = False
         self._lock = threading.Lock()
         self._pinned: OrderedDict[tuple[str, str], LoadedModel] = OrderedDict()
         self._download_root = Path(settings.cache_dir or tempfile.mkdtemp(prefix="forecast-models-"))
 
     @property
-    def ready(self) -> bool:
+    def loaded(self) -> bool:
         served = self.served
         return bool(self.expected) and all(name in served for name in self.expected)
+
+    @property
+    def ready(self) -> bool:
+        return self.loaded and not self.shutting_down
+
+    def readiness(self) -> Readiness:
+        if self.shutting_down:
+            return Readiness(ready=False, models=self.status(), error=SHUTTING_DOWN)
+        ready = self.ready
+        return Readiness(ready=ready, models=self.status(), error=None if ready else self.error)
+
+    def begin_shutdown(self) -> None:
+        """Readiness drops at once, so a load balancer stops routing here; requests that
+        still arrive are answered as before."""
+        self.shutting_down = True
 
     def status(self) -> dict[str, str]:
         served = self.served
@@ -93,9 +111,10 @@ class ModelStore:
     def reload(self) -> ReloadReport:
         """Re-resolve every served model's alias (or pinned version); swap in what changed."""
         with self._lock:
+            # any error is reported (and retried by the loader), never raised into its thread
             try:
                 names = list(self.settings.models) or self.registry.champions(self.settings.alias)
-            except RegistryError as error:
+            except Exception as error:
                 self.error = str(error)
                 log.warning("registry unavailable: %s", error)
                 return ReloadReport(
@@ -126,7 +145,7 @@ class ModelStore:
                     name=name, status="unchanged", version=ref.version, previous_version=old_version
                 )
             updated[name] = self._load(ref)
-        except (RegistryError, ModelNotFound) as error:
+        except Exception as error:  # whatever went wrong, the old version keeps serving
             log.warning("loading %s failed, keeping version %s: %s", name, old_version, error)
             return ReloadOutcome(
                 name=name,
@@ -164,9 +183,14 @@ class ModelStore:
             return model
 
     def keep_loading(self, stop: threading.Event) -> None:
-        """Start-up: retry until every expected model is served or the service stops."""
+        """Until the service stops: `reload` every `retry_seconds` while a model is missing,
+        then every `poll_seconds`, so the service follows alias moves made in the registry
+        (a failed poll keeps the served models). With `poll_seconds` 0 the thread ends once
+        every model is loaded."""
+        poll_seconds = self.settings.poll_seconds
         while not stop.is_set():
             report = self.reload()
-            if report.ok and self.ready:
+            loaded = self.loaded
+            if loaded and report.ok and not poll_seconds:
                 return
-            stop.wait(self.settings.retry_seconds)
+            stop.wait(poll_seconds if loaded and poll_seconds else self.settings.retry_seconds)

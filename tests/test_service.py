@@ -148,6 +148,7 @@ def bad_requests(name: str, tail: list[float]) -> list[tuple[dict, int, list]]:
         ({"model": name, "horizon": 10_000}, 422, ["body", "horizon"]),
         ({"model": name, "level": [100]}, 422, ["body", "level", 0]),
         ({"model": name, "level": [0]}, 422, ["body", "level", 0]),
+        ({"model": name, "level": [80, 0.95]}, 422, ["body", "level", 1]),
         ({"model": name, "history": [-v for v in tail]}, 422, ["body", "history"]),
         ({"model": name, "history": tail, "series": [{"history": tail}]}, 422, ["body"]),
         ({"model": name, "unexpected": 1}, 422, ["body", "unexpected"]),
@@ -193,6 +194,35 @@ def test_non_finite_literals_still_name_the_field(server):
     response = httpx.post(f"{server}/forecast", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert ["body", "history", 1] in [error["loc"] for error in response.json()["detail"]]
+
+
+def test_a_fraction_as_level_is_refused_as_not_a_percentage(server, trained_store):
+    response = post(server, {"model": trained_store.name, "level": [0.95]})
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body", "level", 0]
+    assert "percentages" in problem["msg"] and "send 95" in problem["msg"]
+    assert post(server, {"model": trained_store.name, "level": [1, 99.5]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"content-type": "application/x-www-form-urlencoded"}, {"content-type": "text/plain"}],
+    ids=["none", "form (curl -d)", "text"],
+)
+def test_json_without_its_content_type_is_415_naming_the_header(server, trained_store, headers):
+    raw = f'{{"model": "{trained_store.name}", "horizon": 2}}'.encode()
+    response = httpx.post(f"{server}/forecast", content=raw, headers=headers)
+    assert response.status_code == 415, response.text
+    assert "Content-Type: application/json" in response.json()["detail"]
+    for content_type in ("application/json; charset=utf-8", "application/vnd.forecast+json"):
+        accepted = httpx.post(f"{server}/forecast", content=raw, headers={"content-type": content_type})
+        assert accepted.status_code == 200, (content_type, accepted.text)
+
+
+def test_every_status_of_the_json_contract_is_declared(server):
+    declared = httpx.get(f"{server}/openapi.json").json()["paths"]["/forecast"]["post"]["responses"]
+    assert {"200", "404", "413", "415", "422"} <= set(declared)
 
 
 def test_body_over_the_limit_is_413(server):
