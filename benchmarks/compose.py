@@ -51,7 +51,10 @@ import time
 from mlflow import MlflowClient
 client = MlflowClient("http://127.0.0.1:5000")
 current = client.get_model_version_by_alias("{model}", "champion")
-new = client.create_model_version("{model}", current.source, run_id=current.run_id)
+# the server accepts a logged model's source (models:/m-...) only with that model's id
+new = client.create_model_version(
+    "{model}", current.source, run_id=current.run_id, model_id=current.source.removeprefix("models:/")
+)
 client.set_registered_model_alias("{model}", "champion", new.version)
 print(current.version, new.version, time.time())
 """

@@ -70,7 +70,10 @@ cmd_secrets() {
 cmd_up() {
     local replicas=${1:-2}
     cmd_secrets
-    $COMPOSE up -d --build --scale "api=$replicas"
+    # build first, then `up` without --build: podman-compose builds once per container,
+    # i.e. the app image once per replica, side by side
+    $COMPOSE build
+    $COMPOSE up -d --scale "api=$replicas"
     say "waiting for $replicas api replica(s) to be ready (first start trains the models)"
     local deadline=$((SECONDS + UP_TIMEOUT)) id healthy
     while :; do
@@ -122,13 +125,16 @@ leftovers() {
 
 # podman-compose's `down` only knows the containers the compose file names (api-1): the
 # replicas from --scale keep mlflow (which they require) from being removed, and with it
-# the network. So the replicas go first, drained one by one, then `down`.
+# the network. So the replicas go first (each drains on SIGTERM), then `down`.
 cmd_down() {
-    local id
-    for id in $(service_containers api); do
-        $DOCKER stop -t "$STOP_SECONDS" "$id" >/dev/null
-        $DOCKER rm "$id" >/dev/null
-    done
+    local replicas
+    replicas=$(service_containers api)
+    if [ -n "$replicas" ]; then
+        # shellcheck disable=SC2086  # one id per word
+        $DOCKER stop -t "$STOP_SECONDS" $replicas >/dev/null
+        # shellcheck disable=SC2086
+        $DOCKER rm $replicas >/dev/null
+    fi
     $COMPOSE down --remove-orphans "$@"
     local left
     left=$(leftovers)
