@@ -74,7 +74,7 @@ cmd_up() {
     # i.e. the app image once per replica, side by side
     $COMPOSE build
     $COMPOSE up -d --scale "api=$replicas"
-    say "waiting for $replicas api replica(s) to be ready (first start trains the models)"
+    say "waiting for $replicas api replica(s) to be ready (a start from empty volumes trains the models first)"
     local deadline=$((SECONDS + UP_TIMEOUT)) id healthy
     while :; do
         healthy=0
