@@ -3,8 +3,12 @@
 #
 #   make docker-build                      # the app image (DOCKER_IMAGE=recurrent-forecast:latest)
 #   make docker-run [DOCKER_STORE=dir]     # serve: MLFLOW_TRACKING_URI, or a mounted SQLite store
-#   make compose-up / compose-down         # postgres + mlflow + trainer + api, down removes volumes
-#                                          # (COMPOSE_SMOKE=1: tiny training, for a quick check)
+#   make compose-up [REPLICAS=2]           # postgres + mlflow + trainer + REPLICAS api behind HAProxy
+#                                          # on :8000 (COMPOSE_SMOKE=1: tiny training, for a quick check)
+#   make compose-roll                      # replace the api replicas one at a time
+#   make compose-down / compose-clean      # stop (keep the data) / stop and delete the volumes
+#   make compose-backup [BACKUP=dir]       # pg_dump + artifact volume; compose-restore BACKUP=dir
+#   make compose-test                      # the stack under load: promotion, roll, restarts, backup
 #   make container-test                    # pytest -m container (builds and runs the image)
 #   make docker-lock                       # refresh deploy/constraints.txt from the dev venv
 
@@ -21,9 +25,13 @@ COMPOSE_FILES ?= -f docker-compose.yml \
 	$(if $(shell $(DOCKER) --version 2>/dev/null | grep -i podman),-f deploy/compose.podman.yml) \
 	$(if $(COMPOSE_SMOKE),-f deploy/compose.smoke.yml)
 COMPOSE ?= $(DOCKER) compose $(strip $(COMPOSE_FILES))
+REPLICAS ?= 2
+BACKUP ?= backups/$(shell date +%Y%m%d-%H%M%S)
+COMPOSE_SH = DOCKER="$(DOCKER)" COMPOSE="$(COMPOSE)" deploy/compose.sh
 DOCKER_VENV_PY ?= $(or $(wildcard .venv/bin/python),python3)
 
-.PHONY: docker-build docker-run compose-up compose-down container-test docker-lock
+.PHONY: docker-build docker-run compose-secrets compose-up compose-roll compose-down compose-clean \
+	compose-backup compose-restore compose-test container-test docker-lock
 
 docker-build:
 	$(DOCKER) build -t $(DOCKER_IMAGE) .
@@ -37,13 +45,30 @@ docker-run:
 		$(if $(FORECAST_API_KEY),-e FORECAST_API_KEY) \
 		$(DOCKER_IMAGE)
 
-compose-up:
-	$(COMPOSE) up -d --build
-	$(COMPOSE) ps
+compose-secrets:
+	$(COMPOSE_SH) secrets
 
-# --remove-orphans also removes `--scale`d replicas with podman-compose
+compose-up:
+	$(COMPOSE_SH) up $(REPLICAS)
+
+compose-roll:
+	$(COMPOSE_SH) roll
+
 compose-down:
-	$(COMPOSE) down -v --remove-orphans
+	$(COMPOSE_SH) down
+
+compose-clean:
+	$(COMPOSE_SH) clean
+
+compose-backup:
+	$(COMPOSE_SH) backup $(BACKUP)
+
+compose-restore:
+	$(COMPOSE_SH) restore $(BACKUP) $(REPLICAS)
+
+# the stack from empty volumes under load (benchmarks/results/compose.md); minutes, not in `make test`
+compose-test:
+	$(DOCKER_VENV_PY) -m benchmarks.compose
 
 container-test:
 	$(DOCKER_VENV_PY) -m pytest -m container -s -q tests/test_container.py

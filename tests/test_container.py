@@ -2,7 +2,8 @@
 and check the container answers like the same model loaded in-process.
 
 Needs a `docker` command (real Docker, or ../shared/container/setup.sh's podman shim);
-skipped otherwise. Slow: a warm build takes ~15-30 s, a cold one several minutes.
+skipped otherwise. The checks of docker-compose.yml at the end read the file only and run
+in `make test`; the stack itself is exercised by `make compose-test` (benchmarks/compose.py). Slow: a warm build takes ~15-30 s, a cold one several minutes.
 
     pytest -m container -s tests/test_container.py
 
@@ -27,8 +28,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-pytestmark = pytest.mark.container
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "recurrent-forecast:container-test"
@@ -163,6 +162,7 @@ def _wait_healthy(name: str, timeout: float) -> str:
     raise AssertionError(f"not healthy after {timeout} s (last: {status}):\n{logs.stderr[-3000:]}")
 
 
+@pytest.mark.container
 def test_image_metadata(image: str) -> None:
     inspected = json.loads(_docker("image", "inspect", image).stdout)[0]
     config = inspected["Config"]
@@ -176,6 +176,7 @@ def test_image_metadata(image: str) -> None:
     assert config.get("Cmd") == ["python", "-m", "service"]
 
 
+@pytest.mark.container
 def test_container_trains(image: str, timings: dict[str, float]) -> None:
     """The image trains too (the compose trainer's job) with its runtime dependencies only:
     the built-in config and data come from the installed package (no source checkout),
@@ -194,6 +195,7 @@ def test_container_trains(image: str, timings: dict[str, float]) -> None:
     assert "mlflow" not in requirements, "the image has the full mlflow package"
 
 
+@pytest.mark.container
 def test_container_serves_like_in_process(image: str, store: Path, timings: dict[str, float]) -> None:
     name = f"forecast-smoke-{uuid.uuid4().hex[:8]}"
     port = _free_port()
@@ -245,3 +247,53 @@ def test_container_serves_like_in_process(image: str, store: Path, timings: dict
     finally:
         if os.environ.get("CONTAINER_TEST_KEEP") != "1":
             _docker("rm", "-f", name, check=False)
+
+
+# ---------------------------------------------------------------- docker-compose.yml, read only
+
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+SERVICES = ("postgres", "mlflow", "trainer", "api", "lb")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    yaml = pytest.importorskip("yaml")
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def test_compose_every_service_has_limits_and_a_restart_policy(compose: dict) -> None:
+    assert set(compose["services"]) == set(SERVICES)
+    for name, service in compose["services"].items():
+        limits = service["deploy"]["resources"]["limits"]
+        assert limits.get("cpus") and limits.get("memory"), name
+        assert service.get("restart") in {"unless-stopped", "always", "on-failure:3"}, name
+
+
+def test_compose_only_the_load_balancer_is_published(compose: dict) -> None:
+    published = {name for name, service in compose["services"].items() if service.get("ports")}
+    assert published == {"lb"}
+    assert compose["networks"]["backend"]["internal"] is True
+    for name in ("postgres", "mlflow", "api", "trainer"):
+        assert compose["services"][name]["networks"] == ["backend"], name
+
+
+def test_compose_holds_no_secret(compose: dict) -> None:
+    """Passwords and keys come from secret files only: never a value or a default in the file."""
+    text = COMPOSE_FILE.read_text()
+    assert "POSTGRES_PASSWORD:" not in text and "POSTGRES_PASSWORD=" not in text
+    assert "FORECAST_API_KEY:" not in text and "FORECAST_API_KEY=$" not in text
+    assert "mlflow@postgres" in text and ":mlflow@" not in text  # no password in the URI
+    assert {s["file"] for s in compose["secrets"].values()} == {
+        "deploy/secrets/postgres_password",
+        "deploy/secrets/api_key",
+    }
+    api_command = " ".join(compose["services"]["api"]["command"])
+    assert "/run/secrets/api_key" in api_command
+
+
+def test_compose_api_follows_the_champion_and_matches_threads_to_cpus(compose: dict) -> None:
+    api = compose["services"]["api"]
+    env = api["environment"]
+    assert env["FORECAST_POLL_SECONDS"].startswith("${FORECAST_POLL_SECONDS:-")
+    assert env["FORECAST_SHUTDOWN_DRAIN_SECONDS"].startswith("${FORECAST_SHUTDOWN_DRAIN_SECONDS:-")
+    assert env["FORECAST_TORCH_THREADS"] == api["deploy"]["resources"]["limits"]["cpus"].strip('"')
