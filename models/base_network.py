@@ -32,8 +32,10 @@ PRIORS = ("naive", "seasonal_naive", "damped_trend", "seasonal_damped_trend")
 TREND_DAMPING = 0.9
 # Without a season the trend's slope compares the means of the last two blocks of this many values
 PLAIN_TREND_WINDOW = 4
-# A window whose values hardly move still needs a positive scale; relative to its magnitude
+# A window whose values hardly move still needs a positive scale: this share of its mean
+# absolute value, and MIN_SCALE for a window of zeros
 SCALE_FLOOR = 1e-3
+MIN_SCALE = 1e-8
 WEIGHTS_FILE = "base_network.pt"
 CONFIG_FILE = "base_network.json"
 
@@ -122,8 +124,8 @@ def normalise_window(history: torch.Tensor, season: torch.Tensor, context_length
     steps = observed[:, 1:] & observed[:, :-1]
     step_sizes = torch.where(steps, (filled[:, 1:] - filled[:, :-1]).abs(), 0.0)
     scale = step_sizes.sum(dim=1, keepdim=True) / steps.sum(dim=1, keepdim=True).clamp_min(1)
-    magnitude = (filled.abs().sum(dim=1, keepdim=True) / count[:, None]).clamp_min(1.0)
-    scale = torch.maximum(scale, SCALE_FLOOR * magnitude)
+    magnitude = filled.abs().sum(dim=1, keepdim=True) / count[:, None]
+    scale = torch.maximum(scale, SCALE_FLOOR * magnitude).clamp_min(MIN_SCALE)
     z = torch.where(observed, (filled - level) / scale, 0.0)
     return NormalisedWindow(z, observed.to(z.dtype), level, scale, season)
 

@@ -94,6 +94,8 @@ def test_short_history_falls_back_to_the_plain_priors() -> None:
     priors = prior_forecasts(window, 6)[0]
     assert int(window.season) == 1
     torch.testing.assert_close(priors[:, PRIORS.index("seasonal_naive")], priors[:, PRIORS.index("naive")])
+    zeros = normalise_window(pad_histories([np.zeros(30)], 24), torch.tensor([4]), 24)
+    assert bool(torch.isfinite(prior_forecasts(zeros, 6)).all()) and float(zeros.scale) > 0
     with pytest.raises(ValueError, match="finite last value"):
         normalise_window(torch.tensor([[1.0, float("nan")]]), torch.tensor([1]), 24)
 

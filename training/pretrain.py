@@ -310,12 +310,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--num-nodes", type=int, default=1)
     parser.add_argument("--max-epochs", type=int, default=20)
     parser.add_argument(
-        "--max-minutes", type=float, help="time budget; the run stops and saves when it is spent"
+        "--max-minutes",
+        type=float,
+        help="training-time budget, counted across resumes (the checkpoint keeps the time spent)",
     )
     parser.add_argument(
         "--schedule-epochs", type=int, help="cosine learning-rate decay length (default: max epochs)"
     )
-    parser.add_argument("--windows-per-epoch", type=int, default=20_000)
+    parser.add_argument("--windows-per-epoch", type=int, default=20_000, help="over all processes")
     parser.add_argument("--val-windows", type=int, default=2_000)
     parser.add_argument("--batch-size", type=int, default=256, help="per process")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
