@@ -117,6 +117,10 @@ def test_pretrain_logs_to_mlflow_and_writes_a_loadable_base(corpus_path: Path, i
     logged = {item.path for item in client.list_artifacts(run.info.run_id, "base")}
     assert logged == {"base/base_network.pt", "base/base_network.json"}
 
+    # the checkpoint directory now holds this run: other settings are refused, not mixed in
+    with pytest.raises(SystemExit, match="other settings"):
+        main([*run_args(corpus_path, in_tmp, epochs=3), "--hidden-size", "16"])
+
     network = load_base(in_tmp / "base")
     histories = [np.linspace(10, 20, 7), 100 + 5 * np.sin(np.arange(60) * 2 * np.pi / 4)]
     forecasts = forecast(network, pad_histories(histories, 24), torch.tensor([12, 4]))

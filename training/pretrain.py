@@ -285,7 +285,7 @@ class ShardLog(Callback):
 def _checked_resume(checkpoint: Path, module: PretrainModule, data: CorpusDataModule) -> None:
     """Refuse to resume a checkpoint written with other settings (its weights would not fit,
     or the run would silently mix two set-ups)."""
-    stored = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    stored = torch.load(checkpoint, map_location="cpu", weights_only=True)
     for key, current in (("hyper_parameters", module.hparams), ("datamodule_hyper_parameters", data.hparams)):
         if dict(stored.get(key, {})) != dict(current):
             raise SystemExit(
