@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -29,6 +30,13 @@ from training.pretrain import main
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TINY_NETWORK = ["--context-length", "24", "--horizon", "6", "--hidden-size", "8", "--num-layers", "1"]
+# what `mlflow.set_tracking_uri`, `set_registry_uri` and `set_experiment` write into os.environ
+MLFLOW_VARIABLES = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_ID",
+)
 TINY_RUN = ["--windows-per-epoch", "64", "--val-windows", "32", "--batch-size", "16", "--no-progress"]
 
 
@@ -63,12 +71,17 @@ def run_args(
 
 
 @pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    # a new SQLite store puts its artifacts under ./mlruns
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The test's directory, as the working directory (a new SQLite store puts its artifacts
+    under ./mlruns); MLflow's global URIs and the variables it mirrors them into are restored
+    after, so later tests' stores and `mlflow models serve` subprocesses are not pointed here."""
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
-    return tmp_path
+    for variable in MLFLOW_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    yield tmp_path
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
 
 
 def test_priors_continue_what_they_model() -> None:
@@ -153,8 +166,8 @@ def test_resumed_run_ends_with_the_uninterrupted_runs_weights(corpus_path: Path,
 
 
 def test_ddp_ranks_read_disjoint_shards_and_end_identical(corpus_path: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    env.pop("MLFLOW_TRACKING_URI", None)
+    env = {key: value for key, value in os.environ.items() if key not in MLFLOW_VARIABLES}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
     command = [sys.executable, "-m", "training.pretrain", *run_args(corpus_path, tmp_path, epochs=2)]
     command += ["--devices", "2", "--shard-log", str(tmp_path / "shards")]
     subprocess.run(command, cwd=tmp_path, env=env, check=True, timeout=240)

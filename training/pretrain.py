@@ -243,8 +243,8 @@ class PretrainModule(L.LightningModule):
         window = normalise_window(history, season, self.network.config.context_length)
         normalised_target = window.normalise(target).clamp(-TARGET_CLIP, TARGET_CLIP)
         present = torch.isfinite(normalised_target)
-        errors = (self.network(window) - torch.where(present, normalised_target, 0.0)).abs()
-        return (errors * present).sum() / present.sum().clamp_min(1)
+        errors = torch.where(present, (self.network(window) - normalised_target).abs(), 0.0)
+        return errors.sum() / present.sum().clamp_min(1)
 
     def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
         loss = self._loss(batch)
