@@ -15,7 +15,7 @@ TRAIN_ARGS := $(if $(DATA),--csv "$(DATA)" --name "$(NAME)") $(if $(ID),--id-col
 	$(if $(FILL),--fill $(FILL)) \
 	$(if $(HORIZON),--horizon $(HORIZON)) $(if $(EPOCHS),--max-epochs $(EPOCHS)) --jobs $(JOBS) $(ARGS)
 
-.PHONY: install run train serve mlflow-serve mlflow-ui test lint format benchmark bench-serve reliability corpus clean
+.PHONY: install run train serve mlflow-serve mlflow-ui test lint format benchmark bench-serve reliability corpus pretrain clean
 
 install: $(VENV)/.installed
 
@@ -75,6 +75,12 @@ reliability: install
 ## (make corpus ARGS="--kernel-synth 2000 --seed 1"; python -m training.corpus --help)
 corpus: install
 	$(PY) -m training.corpus $(ARGS)
+
+## pretrain the global base network on the corpus (`make corpus` first): weights and config into
+## models/base/, checkpoints in .cache/pretrain/checkpoints (a rerun resumes from them), the run in MLflow
+## (make pretrain ARGS="--max-minutes 90 --devices 2"; python -m training.pretrain --help)
+pretrain: install
+	$(PY) -m training.pretrain $(ARGS)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis lightning_logs

@@ -1,0 +1,183 @@
+"""`python -m training.pretrain` on a tiny corpus: the base network's priors, a run logged to a
+real SQLite MLflow store, resuming from a checkpoint, and DDP over two real CPU processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+
+from models.base_network import (
+    PRIORS,
+    BaseConfig,
+    BaseNetwork,
+    forecast,
+    load_base,
+    normalise_window,
+    pad_histories,
+    prior_forecasts,
+)
+from training.corpus.build import CorpusConfig, synthetic_series
+from training.corpus.store import Corpus, CorpusSeries, save_corpus
+from training.pretrain import main
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TINY_NETWORK = ["--context-length", "24", "--horizon", "6", "--hidden-size", "8", "--num-layers", "1"]
+# what `mlflow.set_tracking_uri`, `set_registry_uri` and `set_experiment` write into os.environ
+MLFLOW_VARIABLES = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_ID",
+)
+TINY_RUN = ["--windows-per-epoch", "64", "--val-windows", "32", "--batch-size", "16", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def corpus_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Structural and KernelSynth series plus short yearly 'real' ones (a panel like gapminder's)."""
+    items = synthetic_series(CorpusConfig(seed=1, kernel_synth=2, structural=30, mixup=0), [])
+    rng = np.random.default_rng(0)
+    for index in range(12):
+        steps = rng.normal(0.5, 1.0, int(rng.integers(15, 40)))
+        items.append(
+            CorpusSeries(f"real:yearly{index}", "real", "Y", None, (50 + steps.cumsum()).astype("f4"))
+        )
+    path = tmp_path_factory.mktemp("corpus") / "corpus.npz"
+    save_corpus(Corpus.from_series(items), path)
+    return path
+
+
+def run_args(
+    corpus: Path, directory: Path, epochs: int, checkpoints: str = "checkpoints", output: str = "base"
+) -> list[str]:
+    return [
+        "--corpus", str(corpus),
+        "--output", str(directory / output),
+        "--checkpoint-dir", str(directory / checkpoints),
+        "--tracking-uri", f"sqlite:///{directory / 'mlflow.db'}",
+        "--max-epochs", str(epochs),
+        "--schedule-epochs", "2",
+        *TINY_NETWORK,
+        *TINY_RUN,
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The test's directory, as the working directory (a new SQLite store puts its artifacts
+    under ./mlruns); MLflow's global URIs and the variables it mirrors them into are restored
+    after, so later tests' stores and `mlflow models serve` subprocesses are not pointed here."""
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    monkeypatch.chdir(tmp_path)
+    for variable in MLFLOW_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    yield tmp_path
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
+
+
+def test_priors_continue_what_they_model() -> None:
+    season = 4
+    shape = np.array([0.0, 3.0, -1.0, 5.0])
+    periodic = np.tile(shape, 6) + 10.0
+    trend = 2.0 * np.arange(24.0)
+    history = pad_histories([periodic, trend], 24)
+    window = normalise_window(history, torch.tensor([season, 1]), 24)
+    priors = window.decode(prior_forecasts(window, 8).permute(2, 0, 1))  # [P, B, H] in units
+    expected_periodic = torch.tensor(np.tile(shape, 2) + 10.0, dtype=torch.float32)
+    torch.testing.assert_close(priors[PRIORS.index("seasonal_naive"), 0], expected_periodic)
+    torch.testing.assert_close(priors[PRIORS.index("naive"), 1], torch.full((8,), 46.0))
+    # the damped trend climbs from the last value, by less than the undamped slope
+    damped = priors[PRIORS.index("damped_trend"), 1]
+    assert bool((damped.diff() > 0).all()) and damped[0] > 46.0 and damped[-1] < 46.0 + 2.0 * 8
+
+
+def test_short_history_falls_back_to_the_plain_priors() -> None:
+    """A season longer than the observed history: its seasonal priors are the plain ones."""
+    history = pad_histories([np.array([3.0, 4.0, 6.0, 5.0, 7.0])], 24)
+    window = normalise_window(history, torch.tensor([12]), 24)
+    priors = prior_forecasts(window, 6)[0]
+    assert int(window.season) == 1
+    torch.testing.assert_close(priors[:, PRIORS.index("seasonal_naive")], priors[:, PRIORS.index("naive")])
+    zeros = normalise_window(pad_histories([np.zeros(30)], 24), torch.tensor([4]), 24)
+    assert bool(torch.isfinite(prior_forecasts(zeros, 6)).all()) and float(zeros.scale) > 0
+    with pytest.raises(ValueError, match="finite last value"):
+        normalise_window(torch.tensor([[1.0, float("nan")]]), torch.tensor([1]), 24)
+
+
+def test_default_base_stays_small() -> None:
+    assert BaseNetwork(BaseConfig()).parameter_bytes() < 10_000_000
+
+
+def test_pretrain_logs_to_mlflow_and_writes_a_loadable_base(corpus_path: Path, in_tmp: Path) -> None:
+    main(run_args(corpus_path, in_tmp, epochs=2))
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{in_tmp / 'mlflow.db'}")
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert run.data.params["network/cell"] == "gru" and run.data.params["windows_per_epoch"] == "64"
+    assert run.data.tags["job"] == "pretrain"
+    for metric in ("train_loss", "val_loss"):
+        history = client.get_metric_history(run.info.run_id, metric)
+        assert len(history) == 2 and all(np.isfinite(m.value) for m in history)
+    logged = {item.path for item in client.list_artifacts(run.info.run_id, "base")}
+    assert logged == {"base/base_network.pt", "base/base_network.json"}
+
+    # the checkpoint directory now holds this run: other settings are refused, not mixed in
+    with pytest.raises(SystemExit, match="other settings"):
+        main([*run_args(corpus_path, in_tmp, epochs=3), "--hidden-size", "16"])
+
+    network = load_base(in_tmp / "base")
+    histories = [np.linspace(10, 20, 7), 100 + 5 * np.sin(np.arange(60) * 2 * np.pi / 4)]
+    forecasts = forecast(network, pad_histories(histories, 24), torch.tensor([12, 4]))
+    assert forecasts.shape == (2, 6) and bool(torch.isfinite(forecasts).all())
+
+
+def test_resumed_run_ends_with_the_uninterrupted_runs_weights(corpus_path: Path, in_tmp: Path) -> None:
+    main(run_args(corpus_path, in_tmp, epochs=2, checkpoints="straight", output="straight"))
+    main(run_args(corpus_path, in_tmp, epochs=1, checkpoints="resumed", output="first"))
+    main(run_args(corpus_path, in_tmp, epochs=2, checkpoints="resumed", output="resumed"))
+
+    first, resumed, straight = (
+        load_base(in_tmp / name).state_dict() for name in ("first", "resumed", "straight")
+    )
+    assert any(not torch.equal(first[key], straight[key]) for key in straight)
+    for key, value in straight.items():
+        assert torch.equal(resumed[key], value), key
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{in_tmp / 'mlflow.db'}")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    # the resumed run continued the interrupted run's MLflow run: both epochs in one history,
+    # the same as the uninterrupted run's
+    assert len(runs) == 2
+    histories = {
+        run.data.tags["resumed_from"] != "None": [
+            (m.step, m.value) for m in client.get_metric_history(run.info.run_id, "val_loss")
+        ]
+        for run in runs
+    }
+    assert len(histories[True]) == 2 and histories[True] == histories[False]
+
+
+def test_ddp_ranks_read_disjoint_shards_and_end_identical(corpus_path: Path, tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key not in MLFLOW_VARIABLES}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    command = [sys.executable, "-m", "training.pretrain", *run_args(corpus_path, tmp_path, epochs=2)]
+    command += ["--devices", "2", "--shard-log", str(tmp_path / "shards")]
+    subprocess.run(command, cwd=tmp_path, env=env, check=True, timeout=240)
+
+    ranks = [torch.load(tmp_path / "shards" / f"rank{rank}.pt", weights_only=True) for rank in (0, 1)]
+    for epoch in (0, 1):
+        seen = [set(rank["windows"][epoch]) for rank in ranks]
+        assert seen[0].isdisjoint(seen[1])
+        assert seen[0] | seen[1] == set(range(64))
+    for key, value in ranks[0]["state_dict"].items():
+        assert torch.equal(ranks[1]["state_dict"][key], value), key
+    written = load_base(tmp_path / "base").state_dict()
+    assert all(torch.equal(written[key], value) for key, value in ranks[0]["state_dict"].items())

@@ -1,0 +1,434 @@
+"""python -m training.pretrain: pretrain the global base network on the corpus (`make pretrain`).
+
+Windows come from the corpus (`make corpus`): each epoch draws `windows_per_epoch` of them -
+a random series, weighted so that no frequency's panel dominates, and a random cut point -
+from a table seeded by (seed, epoch), so every DDP rank builds the same table and Lightning's
+`DistributedSampler` hands each rank its own share of it. Validation windows come from a
+held-out slice of series, drawn once. The same command runs on one process or data-parallel
+(`--devices N --num-nodes K`: DDP over gloo on CPU), logs params and per-epoch losses to
+MLflow, checkpoints every epoch and resumes from the last checkpoint of its checkpoint
+directory. At the end rank 0 writes the weights (state_dict) and config (JSON) to `--output`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from collections import Counter, defaultdict
+from dataclasses import fields
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import MLFlowLogger
+from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.utilities import rank_zero_only
+from torch.utils.data import DataLoader, Dataset
+
+from models.artifact import tracking_uri_or_default
+from models.base_network import BaseConfig, BaseNetwork, normalise_window, save_base
+from training.corpus import Corpus, load_corpus
+from training.corpus.build import DEFAULT_OUTPUT as DEFAULT_CORPUS
+from training.tracking import EXPERIMENT, configure_tracking
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = PROJECT_ROOT / "models" / "base"
+DEFAULT_CHECKPOINTS = PROJECT_ROOT / ".cache" / "pretrain" / "checkpoints"
+RUN_ID_FILE = "mlflow_run_id"
+# Normalised targets beyond this many mean absolute steps from the level (a flat context
+# before a jump, an intermittent series waking up) are clipped so one window cannot swamp a batch.
+TARGET_CLIP = 50.0
+# A fixed stream of the seed for the validation windows (training streams are (seed, epoch)).
+VALIDATION_STREAM = 10_000
+
+# (history [B, C], target [B, H] NaN past a series' end, season [B], window index [B])
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def sampling_weights(corpus: Corpus, candidates: np.ndarray) -> np.ndarray:
+    """Probabilities over `candidates` (series indices): each group of series of one source kind
+    and frequency gets a share proportional to the square root of its size, split evenly among
+    its series - 4,625 yearly series then weigh like 68 series, not 4,625."""
+    groups = [f"{corpus.kinds[i]}/{corpus.freqs[i]}" for i in candidates]
+    sizes = Counter(groups)
+    weights = np.array([1.0 / math.sqrt(sizes[group]) for group in groups])
+    return weights / weights.sum()
+
+
+class CorpusWindows(Dataset):
+    """Windows cut from corpus series: item i is the `history_lengths[i]` values before
+    `cuts[i]` of series `series[i]` (NaN-padded on the left to the context) and the
+    `horizon` values from the cut on (NaN past the series' end)."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        series: np.ndarray,
+        cuts: np.ndarray,
+        history_lengths: np.ndarray,
+        config: BaseConfig,
+    ) -> None:
+        self.corpus = corpus
+        self.series = series
+        self.cuts = cuts
+        self.history_lengths = history_lengths
+        self.context_length = config.context_length
+        self.horizon = config.horizon
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def __getitem__(self, index: int) -> Batch:
+        series, cut, length = int(self.series[index]), int(self.cuts[index]), int(self.history_lengths[index])
+        values = self.corpus.values[self.corpus.offsets[series] : self.corpus.offsets[series + 1]]
+        history = np.full(self.context_length, np.nan, dtype=np.float32)
+        history[self.context_length - length :] = values[cut - length : cut]
+        target = np.full(self.horizon, np.nan, dtype=np.float32)
+        future = values[cut : cut + self.horizon]
+        target[: len(future)] = future
+        season = int(self.corpus.season_lengths[series])
+        return torch.from_numpy(history), torch.from_numpy(target), torch.tensor(season), torch.tensor(index)
+
+
+def draw_windows(
+    corpus: Corpus,
+    candidates: np.ndarray,
+    count: int,
+    rng: np.random.Generator,
+    config: BaseConfig,
+    min_history: int,
+    short_share: float,
+) -> CorpusWindows:
+    """`count` windows of `candidates` (weighted by `sampling_weights`), cut uniformly where
+    they have at least `min_history` values before and, where the series is long enough, a
+    whole horizon after; a `short_share` of them keep only a random part of their context, so
+    the network learns short histories too."""
+    series = rng.choice(candidates, size=count, p=sampling_weights(corpus, candidates))
+    lengths = corpus.lengths[series]
+    first = np.minimum(min_history, lengths - 1)
+    last = np.maximum(first, lengths - config.horizon)
+    cuts = first + np.floor(rng.random(count) * (last - first + 1)).astype(np.int64)
+    available = np.minimum(cuts, config.context_length)
+    shortened = min_history + np.floor(rng.random(count) * (available - min_history + 1)).astype(np.int64)
+    short = rng.random(count) < short_share
+    history_lengths = np.where(short, np.minimum(shortened, available), available)
+    return CorpusWindows(corpus, series, cuts, np.maximum(history_lengths, 1), config)
+
+
+class CorpusDataModule(L.LightningDataModule):
+    """Training windows drawn afresh each epoch (`reload_dataloaders_every_n_epochs=1`) and a
+    fixed validation set from held-out series. No shuffling here: the table is already in
+    random order, and under DDP Lightning's `DistributedSampler` gives rank r the windows
+    r, r + N, r + 2N, ... of it."""
+
+    def __init__(
+        self,
+        corpus: Corpus | str | Path,
+        config: BaseConfig,
+        batch_size: int = 256,
+        windows_per_epoch: int = 20_000,
+        val_windows: int = 2_000,
+        val_share: float = 0.05,
+        min_history: int = 8,
+        short_share: float = 0.2,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(
+            {
+                "corpus": str(corpus) if not isinstance(corpus, Corpus) else "in memory",
+                "batch_size": batch_size,
+                "windows_per_epoch": windows_per_epoch,
+                "val_windows": val_windows,
+                "val_share": val_share,
+                "min_history": min_history,
+                "short_share": short_share,
+                "seed": seed,
+            }
+        )
+        self.source = corpus
+        self.config = config
+        self.batch_size = batch_size
+        self.windows_per_epoch = windows_per_epoch
+        self.val_windows = val_windows
+        self.val_share = val_share
+        self.min_history = min_history
+        self.short_share = short_share
+        self.seed = seed
+        self.corpus: Corpus | None = None
+
+    def setup(self, stage: str) -> None:
+        if self.corpus is not None:
+            return
+        self.corpus = self.source if isinstance(self.source, Corpus) else load_corpus(self.source)
+        usable = np.flatnonzero(self.corpus.lengths > self.min_history)
+        if len(usable) < 2:
+            raise ValueError(
+                f"the corpus has {len(usable)} series longer than {self.min_history} values; need 2"
+            )
+        order = np.random.default_rng([self.seed, VALIDATION_STREAM]).permutation(usable)
+        held_out = max(1, round(self.val_share * len(order)))
+        self.val_series, self.train_series = np.sort(order[:held_out]), np.sort(order[held_out:])
+        self.validation = draw_windows(
+            self.corpus,
+            self.val_series,
+            self.val_windows,
+            np.random.default_rng([self.seed, VALIDATION_STREAM, 1]),
+            self.config,
+            self.min_history,
+            self.short_share,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        epoch = self.trainer.current_epoch if self.trainer is not None else 0
+        ranks = self.trainer.world_size if self.trainer is not None else 1
+        # a whole number of windows per rank: the sampler would otherwise repeat some to even out
+        count = math.ceil(self.windows_per_epoch / ranks) * ranks
+        windows = draw_windows(
+            self.corpus,
+            self.train_series,
+            count,
+            np.random.default_rng([self.seed, epoch]),
+            self.config,
+            self.min_history,
+            self.short_share,
+        )
+        return DataLoader(windows, batch_size=self.batch_size, shuffle=False)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.validation, batch_size=self.batch_size, shuffle=False)
+
+
+class PretrainModule(L.LightningModule):
+    """L1 loss in each window's normalised space (a per-window MASE) over the targets a window
+    has, AdamW with cosine decay over `schedule_epochs`."""
+
+    def __init__(
+        self,
+        network: BaseNetwork,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-4,
+        schedule_epochs: int = 20,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(
+            {
+                "network": network.config.to_dict(),
+                "learning_rate": learning_rate,
+                "weight_decay": weight_decay,
+                "schedule_epochs": schedule_epochs,
+                "seed": seed,
+            }
+        )
+        self.network = network
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.schedule_epochs = schedule_epochs
+        self.seed = seed
+
+    def on_train_batch_start(self, batch: Batch, batch_index: int) -> None:
+        # dropout masks seeded per step and rank, not by the global generator's position (which
+        # Lightning's and the data loaders' own draws move): a resumed run draws what an
+        # uninterrupted one would
+        state = np.random.SeedSequence([self.seed, self.global_step, self.global_rank]).generate_state(1)
+        torch.manual_seed(int(state[0]))
+
+    def _loss(self, batch: Batch) -> torch.Tensor:
+        history, target, season, _ = batch
+        window = normalise_window(history, season, self.network.config.context_length)
+        normalised_target = window.normalise(target).clamp(-TARGET_CLIP, TARGET_CLIP)
+        present = torch.isfinite(normalised_target)
+        errors = torch.where(present, (self.network(window) - normalised_target).abs(), 0.0)
+        return errors.sum() / present.sum().clamp_min(1)
+
+    def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
+        loss = self._loss(batch)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        return loss
+
+    def validation_step(self, batch: Batch, batch_index: int) -> None:
+        self.log("val_loss", self._loss(batch), on_epoch=True, prog_bar=True, sync_dist=True)
+
+    def configure_optimizers(self) -> dict:
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(self.schedule_epochs, 1))
+        return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+
+class ShardLog(Callback):
+    """Writes, per rank, the training windows it read (by epoch) and its final network weights
+    to `directory / rank{global_rank}.pt`: evidence that DDP sharded the windows and kept the
+    replicas identical."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.windows: dict[int, list[int]] = defaultdict(list)
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, module: L.LightningModule, batch: Batch, batch_index: int
+    ) -> None:
+        self.windows[trainer.current_epoch] += batch[3].tolist()
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        record = {"windows": dict(self.windows), "state_dict": module.network.state_dict()}
+        torch.save(record, self.directory / f"rank{trainer.global_rank}.pt")
+
+
+def _checked_resume(checkpoint: Path, module: PretrainModule, data: CorpusDataModule) -> None:
+    """Refuse to resume a checkpoint written with other settings (its weights would not fit,
+    or the run would silently mix two set-ups)."""
+    stored = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    for key, current in (("hyper_parameters", module.hparams), ("datamodule_hyper_parameters", data.hparams)):
+        if dict(stored.get(key, {})) != dict(current):
+            raise SystemExit(
+                f"{checkpoint} was written with other settings ({key}: {dict(stored.get(key, {}))} "
+                f"!= {dict(current)}); use another --checkpoint-dir or delete it to start afresh"
+            )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m training.pretrain", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus file (make corpus)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where the weights and config go")
+    parser.add_argument(
+        "--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINTS, help="checkpoints; resumes from last.ckpt"
+    )
+    parser.add_argument(
+        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
+    )
+    parser.add_argument(
+        "--devices", type=int, default=1, help="processes per node (DDP when devices * nodes > 1)"
+    )
+    parser.add_argument("--num-nodes", type=int, default=1)
+    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        help="training-time budget, counted across resumes (the checkpoint keeps the time spent)",
+    )
+    parser.add_argument(
+        "--schedule-epochs", type=int, help="cosine learning-rate decay length (default: max epochs)"
+    )
+    parser.add_argument("--windows-per-epoch", type=int, default=20_000, help="over all processes")
+    parser.add_argument("--val-windows", type=int, default=2_000)
+    parser.add_argument("--batch-size", type=int, default=256, help="per process")
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--shard-log", type=Path, help="write each rank's windows and final weights here")
+    defaults = BaseConfig()
+    for field in fields(BaseConfig):
+        default = getattr(defaults, field.name)
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(default), default=default)
+    args = parser.parse_args(argv)
+    for name in (
+        "devices",
+        "num_nodes",
+        "max_epochs",
+        "windows_per_epoch",
+        "val_windows",
+        "batch_size",
+        "threads",
+    ):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        parser.error("--max-minutes must be > 0")
+    if not args.corpus.is_file():
+        parser.error(f"no corpus at {args.corpus}: build it with `make corpus`")
+    try:
+        args.config = BaseConfig(**{f.name: getattr(args, f.name) for f in fields(BaseConfig)})
+    except ValueError as error:
+        parser.error(str(error))
+    return args
+
+
+def pretrain(args: argparse.Namespace) -> Path:
+    """Train (or resume) and write the weights; returns the output directory."""
+    started = time.monotonic()
+    torch.set_num_threads(args.threads)
+    L.seed_everything(args.seed, workers=True, verbose=False)
+    network = BaseNetwork(args.config)
+    module = PretrainModule(
+        network, args.learning_rate, args.weight_decay, args.schedule_epochs or args.max_epochs, args.seed
+    )
+    data = CorpusDataModule(
+        args.corpus, args.config, args.batch_size, args.windows_per_epoch, args.val_windows, seed=args.seed
+    )
+    last = args.checkpoint_dir / "last.ckpt"
+    resume = last if last.is_file() else None
+    if resume is not None:
+        _checked_resume(resume, module, data)
+
+    # before Lightning launches the other processes, only this process's place in the launch is known
+    launch_rank = int(os.environ.get("NODE_RANK", 0)) * args.devices + int(os.environ.get("LOCAL_RANK", 0))
+    if launch_rank == 0:
+        configure_tracking(args.tracking_uri)
+    run_id_file = args.checkpoint_dir / RUN_ID_FILE
+    logger = MLFlowLogger(
+        experiment_name=os.environ.get("MLFLOW_EXPERIMENT_NAME", EXPERIMENT),
+        run_name="pretrain-base",
+        tracking_uri=tracking_uri_or_default(args.tracking_uri),
+        # a resumed run continues the MLflow run of the interrupted one
+        run_id=run_id_file.read_text().strip() if resume is not None and run_id_file.is_file() else None,
+    )
+    if launch_rank == 0:
+        args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        run_id_file.write_text(logger.run_id)
+        tags = {"job": "pretrain", "devices": args.devices, "num_nodes": args.num_nodes}
+        tags |= {"max_epochs": args.max_epochs, "max_minutes": args.max_minutes, "resumed_from": resume}
+        for key, value in tags.items():
+            logger.experiment.set_tag(logger.run_id, key, str(value))
+
+    processes = args.devices * args.num_nodes
+    checkpoint = ModelCheckpoint(dirpath=args.checkpoint_dir, save_last=True, save_top_k=0)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        devices=args.devices,
+        num_nodes=args.num_nodes,
+        strategy=DDPStrategy(process_group_backend="gloo") if processes > 1 else "auto",
+        max_epochs=args.max_epochs,
+        max_time={"minutes": args.max_minutes} if args.max_minutes else None,
+        deterministic=True,
+        gradient_clip_val=1.0,
+        logger=logger,
+        callbacks=[checkpoint] + ([ShardLog(args.shard_log)] if args.shard_log else []),
+        enable_progress_bar=not args.no_progress,
+        enable_model_summary=False,
+        reload_dataloaders_every_n_epochs=1,
+        log_every_n_steps=1,
+    )
+    trainer.fit(module, datamodule=data, ckpt_path=str(resume) if resume else None)
+    if trainer.is_global_zero:
+        facts = {
+            "epochs": trainer.current_epoch,
+            "global_step": trainer.global_step,
+            "corpus": str(args.corpus),
+        }
+        save_base(network, args.output, facts)
+        for file in sorted(args.output.iterdir()):
+            logger.experiment.log_artifact(logger.run_id, str(file), artifact_path="base")
+        logger.experiment.log_metric(logger.run_id, "pretrain_seconds", time.monotonic() - started)
+        logger.experiment.log_metric(logger.run_id, "weights_bytes", float(network.parameter_bytes()))
+    return args.output
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    output = pretrain(args)
+    if rank_zero_only.rank == 0:
+        print(f"base network written to {output}")
+
+
+if __name__ == "__main__":
+    main()
