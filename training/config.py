@@ -278,25 +278,19 @@ def load_panel(config: TrainConfig) -> list[SeriesData]:
     (no `id_column`) through `load_series`, as it was before panels."""
     if config.id_column is None:
         return [load_series(config)]
-    return load_panel_csv(
-        config.data,
-        config.name,
-        id_column=config.id_column,
-        time_column=config.time_column,
-        value_column=config.value_column,
-        freq=config.freq,
-        season_length=config.season_length,
-        fill=config.fill,
-    ).series
+    return load_panel_csv(config.data, config.name, id_column=config.id_column, **_reading(config)).series
 
 
 def load_series(config: TrainConfig) -> SeriesData:
-    return load_csv(
-        config.data,
-        config.name,
-        time_column=config.time_column,
-        value_column=config.value_column,
-        freq=config.freq,
-        season_length=config.season_length,
-        fill=config.fill,
-    )
+    return load_csv(config.data, config.name, **_reading(config))
+
+
+def _reading(config: TrainConfig) -> dict:
+    """How the config says to read its file (columns, calendar, fill)."""
+    return {
+        "time_column": config.time_column,
+        "value_column": config.value_column,
+        "freq": config.freq,
+        "season_length": config.season_length,
+        "fill": config.fill,
+    }

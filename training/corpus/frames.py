@@ -55,6 +55,12 @@ def finite_values(values: np.ndarray) -> np.ndarray | None:
     return None if not finite[start:end].all() else values[start:end]
 
 
+def _finite_run(values: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """(position of the first finite value, `finite_values(values)`), None when there are none."""
+    kept = finite_values(values)
+    return None if kept is None else (int(np.argmax(np.isfinite(values))), kept)
+
+
 def regular_frequency(stamps: pd.DatetimeIndex) -> str | None:
     """The frequency alias of regular calendar stamps, or None if they are irregular."""
     if len(stamps) < 3 or not stamps.is_monotonic_increasing or stamps.has_duplicates:
@@ -115,11 +121,9 @@ def panel_dataset(
         times = index.asi8.astype(np.float64)
         for column in columns:
             values = pd.to_numeric(group[column], errors="coerce").to_numpy(dtype=np.float64)
-            finite = np.isfinite(values)
-            kept = finite_values(values)
-            if kept is None:
+            if (run := _finite_run(values)) is None:
                 continue
-            start = int(np.argmax(finite))
+            start, kept = run
             result.series.append(
                 SourceSeries(
                     column=column,
@@ -140,12 +144,9 @@ def index_dataset(
     result = SourceDataset(package, dataset, "index")
     rows = np.arange(len(frame), dtype=np.float64)
     for column in numeric_columns(frame, set()):
-        values = frame[column].to_numpy(dtype=np.float64)
-        finite = np.isfinite(values)
-        kept = finite_values(values)
-        if kept is None:
+        if (run := _finite_run(frame[column].to_numpy(dtype=np.float64))) is None:
             continue
-        start = int(np.argmax(finite))
+        start, kept = run
         result.series.append(
             SourceSeries(column, "", rows[start : start + len(kept)], kept, freq, season_length)
         )
