@@ -71,11 +71,11 @@ def _histories(model: LoadedModel, request: ForecastRequest) -> list[tuple[list[
     return [(["body", "history"], model.artifact.metadata.tail)]
 
 
-def _series_timestamps(model: LoadedModel, item: SeriesInput, horizon: int) -> list[str] | None:
+def _series_timestamps(model: LoadedModel, index: int, item: SeriesInput, horizon: int) -> list[str] | None:
     """A history's timestamps follow its `start`; a stored series' its last timestamp."""
     if item.history is not None:
         return _timestamps(item.start, model.artifact.metadata.freq, horizon)
-    last = _stored_series(model, 0, item.id)["last_timestamp"]
+    last = _stored_series(model, index, item.id)["last_timestamp"]
     return _timestamps(datetime.fromisoformat(last) if last else None, model.artifact.metadata.freq, horizon)
 
 
@@ -112,7 +112,7 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
             {
                 "id": item.id if item.id is not None else str(index),
                 "forecast": point[index],
-                "timestamps": _series_timestamps(model, item, request.horizon),
+                "timestamps": _series_timestamps(model, index, item, request.horizon),
                 "intervals": _interval_rows(intervals, index),
             }
             for index, item in enumerate(request.series)

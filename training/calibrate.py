@@ -10,7 +10,7 @@ import torch
 from models import calibration
 from models.network import Forecaster
 from models.scaling import WindowScaler
-from training.windows import WindowDataModule, origin_windows
+from training.windows import WindowDataModule, origin_windows, pooled
 
 
 def validation_scores(
@@ -26,11 +26,10 @@ def validation_scores(
     context, horizon = datamodule.context_length, datamodule.horizon
     lookback = datamodule.val.tensors[0].shape[1]
     origins = [
-        origin_windows(values, context, horizon, len(values) - datamodule.val_size, lookback).tensors
+        origin_windows(values, context, horizon, len(values) - datamodule.val_size, lookback)
         for values in datamodule.series
     ]
-    history = torch.cat([series_history for series_history, _ in origins])
-    target = torch.cat([series_target for _, series_target in origins])
+    history, target = pooled(origins).tensors
     with torch.inference_mode():
         z, level, window_scale = scaler.encode(history, context)
         predicted = network(z).mean(dim=0)
@@ -38,9 +37,9 @@ def validation_scores(
         scores = calibration.scores(error, window_scale, scaler.width_scale(history, context))
         forecast = scaler.decode(predicted, level, window_scale)
     mases, first = [], 0
-    for (series_history, _), scale in zip(origins, mase_scales, strict=True):
+    for series_origins, scale in zip(origins, mase_scales, strict=True):
         # a series' first origins are exactly its validation windows (those its last step reaches)
         whole = slice(first, first + datamodule.val_size - horizon + 1)
         mases.append(float((forecast[whole] - target[whole]).abs().mean()) / scale)
-        first += len(series_history)
+        first += len(series_origins)
     return scores, sum(mases) / len(mases)
