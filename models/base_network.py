@@ -16,10 +16,8 @@ This is a first version that makes the pretraining pipeline real; its accuracy i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -204,29 +202,3 @@ def pad_histories(histories: Sequence[np.ndarray | Sequence[float]], context_len
             raise ValueError(f"history {row} is empty")
         batch[row, context_length - len(values) :] = values
     return batch
-
-
-@torch.no_grad()
-def forecast(network: BaseNetwork, history: torch.Tensor, season: torch.Tensor) -> torch.Tensor:
-    """history [B, L] (original units, NaN-padded on the left), season [B] -> forecast [B, H]."""
-    network.eval()
-    window = normalise_window(history, season, network.config.context_length)
-    return window.decode(network(window))
-
-
-def save_base(network: BaseNetwork, directory: Path, extra: dict | None = None) -> Path:
-    """Write the weights (a plain state_dict) and the config (JSON, plus `extra` facts about the
-    run) into `directory`; returns the weights file."""
-    directory.mkdir(parents=True, exist_ok=True)
-    weights = directory / WEIGHTS_FILE
-    torch.save(network.state_dict(), weights)
-    description = {"config": network.config.to_dict(), **(extra or {})}
-    (directory / CONFIG_FILE).write_text(json.dumps(description, indent=2) + "\n")
-    return weights
-
-
-def load_base(directory: Path) -> BaseNetwork:
-    config = BaseConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text())["config"])
-    network = BaseNetwork(config)
-    network.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True, map_location="cpu"))
-    return network.eval()

@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 import torch
 
+from models.base_artifact import BaseArtifact
 from models.base_network import (
     PRIORS,
     BaseConfig,
     BaseNetwork,
-    forecast,
-    load_base,
     normalise_window,
     pad_histories,
     prior_forecasts,
@@ -128,16 +127,20 @@ def test_pretrain_logs_to_mlflow_and_writes_a_loadable_base(corpus_path: Path, i
         history = client.get_metric_history(run.info.run_id, metric)
         assert len(history) == 2 and all(np.isfinite(m.value) for m in history)
     logged = {item.path for item in client.list_artifacts(run.info.run_id, "base")}
-    assert logged == {"base/base_network.pt", "base/base_network.json"}
+    assert logged == {"base/base_network.pt", "base/base_network.json", "base/calibration.pt"}
 
     # the checkpoint directory now holds this run: other settings are refused, not mixed in
     with pytest.raises(SystemExit, match="other settings"):
         main([*run_args(corpus_path, in_tmp, epochs=3), "--hidden-size", "16"])
 
-    network = load_base(in_tmp / "base")
+    base = BaseArtifact.load(in_tmp / "base")
     histories = [np.linspace(10, 20, 7), 100 + 5 * np.sin(np.arange(60) * 2 * np.pi / 4)]
-    forecasts = forecast(network, pad_histories(histories, 24), torch.tensor([12, 4]))
-    assert forecasts.shape == (2, 6) and bool(torch.isfinite(forecasts).all())
+    forecasts = base.predict(pad_histories(histories, 24), 6, levels=[80], seasons=[12, 4])
+    assert forecasts.point.shape == (2, 6) and bool(torch.isfinite(forecasts.point).all())
+    # calibrated on the held-out validation windows: one score row per window
+    assert base.calibration.scores.shape == (32, 6) and base.calibration.windows > 0
+    lower, upper = forecasts.intervals[80]
+    assert bool((lower < forecasts.point).all()) and bool((forecasts.point < upper).all())
 
 
 def test_resumed_run_ends_with_the_uninterrupted_runs_weights(corpus_path: Path, in_tmp: Path) -> None:
@@ -146,7 +149,7 @@ def test_resumed_run_ends_with_the_uninterrupted_runs_weights(corpus_path: Path,
     main(run_args(corpus_path, in_tmp, epochs=2, checkpoints="resumed", output="resumed"))
 
     first, resumed, straight = (
-        load_base(in_tmp / name).state_dict() for name in ("first", "resumed", "straight")
+        BaseArtifact.load(in_tmp / name).network.state_dict() for name in ("first", "resumed", "straight")
     )
     assert any(not torch.equal(first[key], straight[key]) for key in straight)
     for key, value in straight.items():
@@ -179,5 +182,5 @@ def test_ddp_ranks_read_disjoint_shards_and_end_identical(corpus_path: Path, tmp
         assert seen[0] | seen[1] == set(range(64))
     for key, value in ranks[0]["state_dict"].items():
         assert torch.equal(ranks[1]["state_dict"][key], value), key
-    written = load_base(tmp_path / "base").state_dict()
+    written = BaseArtifact.load(tmp_path / "base").network.state_dict()
     assert all(torch.equal(written[key], value) for key, value in ranks[0]["state_dict"].items())

@@ -23,8 +23,10 @@ from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_only
 
-from models.artifact import tracking_uri_or_default
-from models.base_network import BaseConfig, BaseNetwork, normalise_window, save_base
+from models.artifact import ArtifactMetadata, tracking_uri_or_default
+from models.base_artifact import BaseArtifact
+from models.base_network import BaseConfig, BaseNetwork, normalise_window
+from models.calibration import Calibration
 from training.corpus.build import DEFAULT_OUTPUT as DEFAULT_CORPUS
 from training.corpus_windows import Batch, CorpusDataModule
 from training.tracking import EXPERIMENT, configure_tracking
@@ -95,6 +97,19 @@ class PretrainModule(L.LightningModule):
         )
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(self.schedule_epochs, 1))
         return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+
+@torch.no_grad()
+def validation_calibration(network: BaseNetwork, data: CorpusDataModule) -> Calibration:
+    """Conformity scores of the held-out corpus series' validation windows: |error| in each
+    window's normalised space (the base's intervals are that quantile times a new window's
+    scale), NaN where a window ran past its series' end."""
+    network.eval()
+    rows = []
+    for history, target, season, _ in data.val_dataloader():
+        window = normalise_window(history, season, network.config.context_length)
+        rows.append((network(window) - window.normalise(target)).abs())
+    return Calibration(torch.cat(rows))
 
 
 class ShardLog(Callback):
@@ -250,7 +265,14 @@ def pretrain(args: argparse.Namespace) -> Path:
             "global_step": trainer.global_step,
             "corpus": str(args.corpus),
         }
-        save_base(network, args.output, facts)
+        artifact = BaseArtifact(
+            network.config,
+            network,
+            validation_calibration(network, data),
+            ArtifactMetadata(name="", season_length=0),
+            facts={"pretrain": facts},
+        )
+        artifact.save(args.output)
         for file in sorted(args.output.iterdir()):
             logger.experiment.log_artifact(logger.run_id, str(file), artifact_path="base")
         logger.experiment.log_metric(logger.run_id, "pretrain_seconds", time.monotonic() - started)

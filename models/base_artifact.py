@@ -1,0 +1,160 @@
+"""The base network as something that serves: weights, config, calibration, season handling.
+
+One folder, three files: `base_network.pt` (state_dict), `base_network.json` (the network's
+config, the artifact's metadata and facts about the run that made it) and `calibration.pt`
+(conformity scores in the window-normalised space: |forecast - target| / the window's scale,
+one row per held-out window). The pretrained base ships in `models/base/` with scores from
+held-out corpus series; a model fine-tuned from it (`make train`) is the same kind of folder,
+with its own series' metadata and validation scores.
+
+A base artifact takes any history of at least `MIN_HISTORY` finite values and a season per
+row: given, the model's own (a fine-tuned model keeps its series' season), or detected from
+the history (`models.seasonality`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from models.artifact import MAX_HORIZON_MULTIPLE, ArtifactMetadata, Forecast, ForecastInputError
+from models.base_network import CONFIG_FILE, WEIGHTS_FILE, BaseConfig, BaseNetwork, normalise_window
+from models.calibration import Calibration
+from models.seasonality import detect_season
+
+CALIBRATION_FILE = "calibration.pt"
+BASE_FORMAT = "base-1"
+SHIPPED_BASE = Path(__file__).resolve().parent / "base"
+# the fewest values a forecast starts from: a level and one step for the scale
+MIN_HISTORY = 3
+# season detection reads at most this many of the latest values (a season needs three cycles)
+DETECTION_WINDOW = 512
+
+
+def is_base_artifact(directory: str | Path) -> bool:
+    return (Path(directory) / CONFIG_FILE).is_file()
+
+
+@dataclass
+class BaseArtifact:
+    config: BaseConfig
+    network: BaseNetwork
+    calibration: Calibration
+    metadata: ArtifactMetadata = field(default_factory=ArtifactMetadata)
+    facts: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.network.eval()
+
+    @property
+    def min_history(self) -> int:
+        return MIN_HISTORY
+
+    @property
+    def lookback(self) -> int:
+        """The latest values a forecast reads (season detection reads up to DETECTION_WINDOW)."""
+        return self.config.context_length
+
+    @property
+    def max_horizon(self) -> int:
+        return self.config.horizon * MAX_HORIZON_MULTIPLE
+
+    @property
+    def requires_positive(self) -> bool:
+        return False
+
+    @property
+    def fixed_season(self) -> int | None:
+        """A fine-tuned model's season (from its training series); None for the zero-shot base."""
+        return self.metadata.season_length if self.metadata.name and self.metadata.season_length else None
+
+    def check_horizon(self, horizon: int) -> None:
+        if horizon < 1:
+            raise ForecastInputError(f"horizon must be >= 1, got {horizon}", "greater_than_equal")
+        if horizon > self.max_horizon:
+            raise ForecastInputError(
+                f"horizon {horizon} is over this model's cap of {self.max_horizon} "
+                f"({self.config.horizon} trained steps, extended recursively up to {MAX_HORIZON_MULTIPLE}x)",
+                "less_than_equal",
+            )
+
+    def check_history(self, history: Sequence[float]) -> None:
+        if len(history) < MIN_HISTORY:
+            raise ForecastInputError(
+                f"history has {len(history)} values; this model needs at least {MIN_HISTORY}", "too_short"
+            )
+        if not all(math.isfinite(value) for value in history[-DETECTION_WINDOW:]):
+            raise ForecastInputError(
+                f"the last {DETECTION_WINDOW} history values (what the model reads) must be finite numbers",
+                "finite_number",
+            )
+
+    def season_for(self, history: Sequence[float], season: int | None) -> int:
+        """The season a forecast of `history` uses: the one asked for, the model's own, or detected."""
+        if season is not None:
+            return season
+        if self.fixed_season is not None:
+            return self.fixed_season
+        return detect_season(history[-DETECTION_WINDOW:])
+
+    def predict(
+        self, history: torch.Tensor, horizon: int, levels: Sequence[float] = (), seasons: Sequence[int] = ()
+    ) -> Forecast:
+        """history [B, T] (NaN-padded on the left), one season per row (default: none) ->
+        `horizon` steps; beyond the trained horizon the forecast is fed back as history, and
+        the interval widths grow with sqrt(step / H) (`Calibration.half_widths`)."""
+        self.check_horizon(horizon)
+        season = torch.as_tensor(list(seasons) or [1] * history.shape[0], dtype=torch.long)
+        context = history[:, -self.config.context_length :].to(torch.float32)
+        steps: list[torch.Tensor] = []
+        with torch.inference_mode():
+            window = normalise_window(context, season, self.config.context_length)
+            first_scale = window.scale
+            point = window.decode(self.network(window))
+            steps.append(point)
+            produced = point.shape[1]
+            while produced < horizon:
+                context = torch.cat([context, point], dim=1)[:, -self.config.context_length :]
+                window = normalise_window(context, season, self.config.context_length)
+                point = window.decode(self.network(window))
+                steps.append(point)
+                produced += point.shape[1]
+            forecast = torch.cat(steps, dim=1)[:, :horizon]
+            intervals = {}
+            for level in levels:
+                width = self.calibration.half_widths(first_scale, level, horizon)
+                intervals[level] = (forecast - width, forecast + width)
+        return Forecast(point=forecast, intervals=intervals)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        document = {
+            "format": BASE_FORMAT,
+            "config": self.config.to_dict(),
+            "metadata": self.metadata.to_dict(),
+            **self.facts,
+        }
+        (directory / CONFIG_FILE).write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+        torch.save(self.network.state_dict(), directory / WEIGHTS_FILE)
+        torch.save({"scores": self.calibration.scores}, directory / CALIBRATION_FILE)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path = SHIPPED_BASE) -> BaseArtifact:
+        directory = Path(directory)
+        document = json.loads((directory / CONFIG_FILE).read_text())
+        if document.get("format") != BASE_FORMAT:
+            raise ValueError(f"unsupported base artifact format {document.get('format')!r} in {directory}")
+        config = BaseConfig.from_dict(document.pop("config"))
+        metadata = ArtifactMetadata.from_dict(document.pop("metadata", {}))
+        document.pop("format")
+        network = BaseNetwork(config)
+        network.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True, map_location="cpu"))
+        scores = torch.load(directory / CALIBRATION_FILE, weights_only=True, map_location="cpu")["scores"]
+        return cls(config, network, Calibration(scores), metadata, facts=document)
