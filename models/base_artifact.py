@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 
 from models.artifact import MAX_HORIZON_MULTIPLE, ArtifactMetadata, Forecast, ForecastInputError
-from models.base_network import CONFIG_FILE, WEIGHTS_FILE, BaseConfig, BaseNetwork, normalise_window
+from models.base_network import CONFIG_FILE, WEIGHTS_FILE, BaseConfig, BaseNetwork
 from models.calibration import Calibration
 from models.seasonality import detect_season
+from models.window import normalise_window
 
 CALIBRATION_FILE = "calibration.pt"
 BASE_FORMAT = "base-1"

@@ -16,7 +16,6 @@ This is a first version that makes the pretraining pipeline real; its accuracy i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -24,16 +23,9 @@ import torch
 from torch import nn
 
 from models.network import CELLS, recurrent_stack, to_patches
+from models.priors import CANDIDATES, candidate_forecasts
+from models.window import NormalisedWindow
 
-PRIORS = ("naive", "seasonal_naive", "damped_trend", "seasonal_damped_trend")
-# Per-step damping of the trend priors' slope (damped-trend ETS's phi), as in the ridge priors
-TREND_DAMPING = 0.9
-# Without a season the trend's slope compares the means of the last two blocks of this many values
-PLAIN_TREND_WINDOW = 4
-# A window whose values hardly move still needs a positive scale: this share of its mean
-# absolute value, and MIN_SCALE for a window of zeros
-SCALE_FLOOR = 1e-3
-MIN_SCALE = 1e-8
 WEIGHTS_FILE = "base_network.pt"
 CONFIG_FILE = "base_network.json"
 
@@ -50,6 +42,11 @@ class BaseConfig:
     patch_length: int = 4
     # the longest season the network is told about; longer ones are read as this in its features
     max_season: int = 52
+    # the recurrent encoder reads the window; without it the mix depends only on the season and
+    # the priors' in-context errors (the ablation of what the recurrent part adds)
+    recurrent: bool = True
+    # each prior's error on the window's own last steps is a mixer input (0: none)
+    backtest_steps: int = 8
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -57,6 +54,8 @@ class BaseConfig:
         for name in ("context_length", "horizon", "hidden_size", "num_layers", "patch_length", "max_season"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.backtest_steps < self.context_length // 2:
+            raise ValueError(f"backtest_steps must be in [0, context_length / 2), got {self.backtest_steps}")
         if self.context_length % self.patch_length:
             raise ValueError(
                 f"context_length {self.context_length} is not a multiple of patch_length {self.patch_length}"
@@ -76,96 +75,28 @@ class BaseConfig:
         return cls(**values)
 
 
-@dataclass(frozen=True)
-class NormalisedWindow:
-    """A batch of windows in the normalised space: z [B, C] (0 where padded), observed [B, C]
-    (1.0 where a value was given), level and scale [B, 1] in original units, season [B]
-    (the effective season length: 1 where the history is shorter than one season)."""
-
-    z: torch.Tensor
-    observed: torch.Tensor
-    level: torch.Tensor
-    scale: torch.Tensor
-    season: torch.Tensor
-
-    def normalise(self, values: torch.Tensor) -> torch.Tensor:
-        return (values - self.level) / self.scale
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.level + self.scale * z
-
-
-def _block_mean(values: torch.Tensor, end_back: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
-    """Per row b, the mean of values[b, C - end_back - length : C - end_back]; [B, 1]."""
-    positions = torch.arange(values.shape[1], device=values.device)
-    from_end = values.shape[1] - positions  # 1 for the last value
-    inside = (from_end > end_back[:, None]) & (from_end <= (end_back + length)[:, None])
-    return (values * inside).sum(dim=1, keepdim=True) / length.clamp_min(1)[:, None]
-
-
-def normalise_window(history: torch.Tensor, season: torch.Tensor, context_length: int) -> NormalisedWindow:
-    """history [B, L] in original units (NaN before a row's first value; the last value of every
-    row finite), season [B] (given season lengths, 0 or 1 = none) -> the context's last
-    `context_length` values normalised, with what the priors need."""
-    if history.shape[1] < context_length:
-        history = nn.functional.pad(history, (context_length - history.shape[1], 0), value=torch.nan)
-    context = history[:, -context_length:]
-    observed = torch.isfinite(context)
-    if not bool(observed[:, -1].all()):
-        raise ValueError("every history needs a finite last value (pad missing values on the left)")
-    filled = torch.where(observed, context, 0.0)
-    count = observed.sum(dim=1)
-    season = season.to(count.dtype).clamp_min(1)
-    season = torch.where(season <= count, season, torch.ones_like(season))
-    level = _block_mean(filled, torch.zeros_like(count), season)
-    # mean absolute step over the steps whose both ends were observed
-    steps = observed[:, 1:] & observed[:, :-1]
-    step_sizes = torch.where(steps, (filled[:, 1:] - filled[:, :-1]).abs(), 0.0)
-    scale = step_sizes.sum(dim=1, keepdim=True) / steps.sum(dim=1, keepdim=True).clamp_min(1)
-    magnitude = filled.abs().sum(dim=1, keepdim=True) / count[:, None]
-    scale = torch.maximum(scale, SCALE_FLOOR * magnitude).clamp_min(MIN_SCALE)
-    z = torch.where(observed, (filled - level) / scale, 0.0)
-    return NormalisedWindow(z, observed.to(z.dtype), level, scale, season)
-
-
-def prior_forecasts(window: NormalisedWindow, horizon: int) -> torch.Tensor:
-    """The classical forecasts of every window, in its normalised space: [B, H, len(PRIORS)]."""
-    z, season = window.z, window.season
-    context = z.shape[1]
-    count = window.observed.sum(dim=1).to(season.dtype)
-    steps = torch.arange(horizon, device=z.device)
-    naive = z[:, -1:].expand(-1, horizon)
-    # step h repeats the value one season before it: position C - m + (h mod m)
-    same_phase = context - season[:, None] + steps[None, :] % season[:, None]
-    seasonal_naive = z.gather(1, same_phase)
-    # damped trend: the slope between the means of the last two blocks of k values (k = one
-    # season, or PLAIN_TREND_WINDOW without one), at most half the observed values each
-    block = torch.where(season > 1, season, torch.full_like(season, PLAIN_TREND_WINDOW))
-    block = torch.minimum(block, count // 2)
-    last_block = _block_mean(z, torch.zeros_like(block), block)
-    before = _block_mean(z, block, block)
-    slope = torch.where(block[:, None] > 0, (last_block - before) / block.clamp_min(1)[:, None], 0.0)
-    damped = (TREND_DAMPING ** torch.arange(1, horizon + 1, device=z.device, dtype=z.dtype)).cumsum(0)
-    # the block's mean stands at its centre, (k - 1) / 2 steps before the last value
-    reach = (block.clamp_min(1)[:, None] - 1) / 2 + damped[None, :]
-    damped_trend = last_block + slope * reach
-    last_season = _block_mean(z, torch.zeros_like(season), season)
-    seasonal_damped_trend = damped_trend + seasonal_naive - last_season
-    return torch.stack([naive, seasonal_naive, damped_trend, seasonal_damped_trend], dim=2)
-
-
 class BaseNetwork(nn.Module):
     """Normalised window -> normalised forecast [B, H]: a per-step mix of the priors plus a correction."""
 
     def __init__(self, config: BaseConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder = recurrent_stack(
-            config.cell, 2 * config.patch_length, config.hidden_size, config.num_layers, config.dropout, False
+        self.encoder = (
+            recurrent_stack(
+                config.cell,
+                2 * config.patch_length,
+                config.hidden_size,
+                config.num_layers,
+                config.dropout,
+                False,
+            )
+            if config.recurrent
+            else None
         )
         self.dropout = nn.Dropout(config.dropout)
-        features = config.hidden_size + 2
-        self.mixer = nn.Linear(features, config.horizon * len(PRIORS))
+        features = (config.hidden_size if config.recurrent else 0) + 2
+        features += len(CANDIDATES) + 1 if config.backtest_steps else 0
+        self.mixer = nn.Linear(features, config.horizon * len(CANDIDATES))
         self.correction = nn.Linear(features, config.horizon)
         for head in (self.mixer, self.correction):
             nn.init.zeros_(head.weight)
@@ -173,32 +104,25 @@ class BaseNetwork(nn.Module):
 
     def forward(self, window: NormalisedWindow) -> torch.Tensor:
         config = self.config
-        patches = torch.cat(
-            [to_patches(window.z, config.patch_length), to_patches(window.observed, config.patch_length)],
-            dim=2,
-        )
-        encoded, _ = self.encoder(patches)
         season = window.season.to(window.z.dtype).clamp_max(config.max_season)[:, None]
         # whether the window has a season, and its length on a log scale from 1 to max_season
         season_features = torch.cat(
             [(season > 1).to(season.dtype), season.log() / np.log(max(config.max_season, 2))], dim=1
         )
-        features = torch.cat([self.dropout(encoded[:, -1]), season_features], dim=1)
-        weights = self.mixer(features).view(-1, config.horizon, len(PRIORS)).softmax(dim=2)
-        priors = prior_forecasts(window, config.horizon)
+        parts = [season_features]
+        if config.recurrent:
+            patches = torch.cat(
+                [to_patches(window.z, config.patch_length), to_patches(window.observed, config.patch_length)],
+                dim=2,
+            )
+            encoded, _ = self.encoder(patches)
+            parts.append(self.dropout(encoded[:, -1]))
+        priors, errors = candidate_forecasts(window, config.horizon, config.backtest_steps)
+        if errors is not None:
+            parts += [torch.log1p(errors), (errors.sum(dim=1, keepdim=True) > 0).to(errors.dtype)]
+        features = torch.cat(parts, dim=1)
+        weights = self.mixer(features).view(-1, config.horizon, len(CANDIDATES)).softmax(dim=2)
         return (weights * priors).sum(dim=2) + self.correction(features)
 
     def parameter_bytes(self) -> int:
         return sum(p.numel() * p.element_size() for p in self.parameters())
-
-
-def pad_histories(histories: Sequence[np.ndarray | Sequence[float]], context_length: int) -> torch.Tensor:
-    """Histories of any lengths (oldest first) -> [B, context_length] float32, their last
-    `context_length` values right-aligned and NaN-padded on the left."""
-    batch = torch.full((len(histories), context_length), torch.nan, dtype=torch.float32)
-    for row, history in enumerate(histories):
-        values = torch.as_tensor(np.asarray(history, dtype=np.float32)[-context_length:])
-        if len(values) == 0:
-            raise ValueError(f"history {row} is empty")
-        batch[row, context_length - len(values) :] = values
-    return batch

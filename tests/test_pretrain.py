@@ -15,14 +15,8 @@ import pytest
 import torch
 
 from models.base_artifact import BaseArtifact
-from models.base_network import (
-    PRIORS,
-    BaseConfig,
-    BaseNetwork,
-    normalise_window,
-    pad_histories,
-    prior_forecasts,
-)
+from models.base_network import BaseConfig, BaseNetwork
+from models.window import pad_histories
 from training.corpus.build import CorpusConfig, synthetic_series
 from training.corpus.store import Corpus, CorpusSeries, save_corpus
 from training.pretrain import main
@@ -81,35 +75,6 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield tmp_path
     mlflow.set_tracking_uri(previous[0])
     mlflow.set_registry_uri(previous[1])
-
-
-def test_priors_continue_what_they_model() -> None:
-    season = 4
-    shape = np.array([0.0, 3.0, -1.0, 5.0])
-    periodic = np.tile(shape, 6) + 10.0
-    trend = 2.0 * np.arange(24.0)
-    history = pad_histories([periodic, trend], 24)
-    window = normalise_window(history, torch.tensor([season, 1]), 24)
-    priors = window.decode(prior_forecasts(window, 8).permute(2, 0, 1))  # [P, B, H] in units
-    expected_periodic = torch.tensor(np.tile(shape, 2) + 10.0, dtype=torch.float32)
-    torch.testing.assert_close(priors[PRIORS.index("seasonal_naive"), 0], expected_periodic)
-    torch.testing.assert_close(priors[PRIORS.index("naive"), 1], torch.full((8,), 46.0))
-    # the damped trend climbs from the last value, by less than the undamped slope
-    damped = priors[PRIORS.index("damped_trend"), 1]
-    assert bool((damped.diff() > 0).all()) and damped[0] > 46.0 and damped[-1] < 46.0 + 2.0 * 8
-
-
-def test_short_history_falls_back_to_the_plain_priors() -> None:
-    """A season longer than the observed history: its seasonal priors are the plain ones."""
-    history = pad_histories([np.array([3.0, 4.0, 6.0, 5.0, 7.0])], 24)
-    window = normalise_window(history, torch.tensor([12]), 24)
-    priors = prior_forecasts(window, 6)[0]
-    assert int(window.season) == 1
-    torch.testing.assert_close(priors[:, PRIORS.index("seasonal_naive")], priors[:, PRIORS.index("naive")])
-    zeros = normalise_window(pad_histories([np.zeros(30)], 24), torch.tensor([4]), 24)
-    assert bool(torch.isfinite(prior_forecasts(zeros, 6)).all()) and float(zeros.scale) > 0
-    with pytest.raises(ValueError, match="finite last value"):
-        normalise_window(torch.tensor([[1.0, float("nan")]]), torch.tensor([1]), 24)
 
 
 def test_default_base_stays_small() -> None:

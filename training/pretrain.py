@@ -25,8 +25,9 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from models.artifact import ArtifactMetadata, tracking_uri_or_default
 from models.base_artifact import BaseArtifact
-from models.base_network import BaseConfig, BaseNetwork, normalise_window
+from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
+from models.window import normalise_window
 from training.corpus.build import DEFAULT_OUTPUT as DEFAULT_CORPUS
 from training.corpus_windows import Batch, CorpusDataModule
 from training.tracking import EXPERIMENT, configure_tracking
@@ -179,7 +180,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = BaseConfig()
     for field in fields(BaseConfig):
         default = getattr(defaults, field.name)
-        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(default), default=default)
+        flag = f"--{field.name.replace('_', '-')}"
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
     args = parser.parse_args(argv)
     for name in (
         "devices",

@@ -1,0 +1,81 @@
+"""A batch of histories as the base network reads them: the latest `context_length` values,
+NaN-padded on the left, normalised per window (level = mean of the last season, or the last
+value without one; scale = mean absolute step), with the padding mask and the season."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+# A window whose values hardly move still needs a positive scale: this share of its mean
+# absolute value, and MIN_SCALE for a window of zeros
+SCALE_FLOOR = 1e-3
+MIN_SCALE = 1e-8
+
+
+@dataclass(frozen=True)
+class NormalisedWindow:
+    """A batch of windows in the normalised space: z [B, C] (0 where padded), observed [B, C]
+    (1.0 where a value was given), level and scale [B, 1] in original units, season [B]
+    (the effective season length: 1 where the history is shorter than one season)."""
+
+    z: torch.Tensor
+    observed: torch.Tensor
+    level: torch.Tensor
+    scale: torch.Tensor
+    season: torch.Tensor
+
+    def normalise(self, values: torch.Tensor) -> torch.Tensor:
+        return (values - self.level) / self.scale
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.level + self.scale * z
+
+
+def _block_mean(values: torch.Tensor, end_back: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+    """Per row b, the mean of values[b, C - end_back - length : C - end_back]; [B, 1]."""
+    positions = torch.arange(values.shape[1], device=values.device)
+    from_end = values.shape[1] - positions  # 1 for the last value
+    inside = (from_end > end_back[:, None]) & (from_end <= (end_back + length)[:, None])
+    return (values * inside).sum(dim=1, keepdim=True) / length.clamp_min(1)[:, None]
+
+
+def normalise_window(history: torch.Tensor, season: torch.Tensor, context_length: int) -> NormalisedWindow:
+    """history [B, L] in original units (NaN before a row's first value; the last value of every
+    row finite), season [B] (given season lengths, 0 or 1 = none) -> the context's last
+    `context_length` values normalised, with what the priors need."""
+    if history.shape[1] < context_length:
+        history = nn.functional.pad(history, (context_length - history.shape[1], 0), value=torch.nan)
+    context = history[:, -context_length:]
+    observed = torch.isfinite(context)
+    if not bool(observed[:, -1].all()):
+        raise ValueError("every history needs a finite last value (pad missing values on the left)")
+    filled = torch.where(observed, context, 0.0)
+    count = observed.sum(dim=1)
+    season = season.to(count.dtype).clamp_min(1)
+    season = torch.where(season <= count, season, torch.ones_like(season))
+    level = _block_mean(filled, torch.zeros_like(count), season)
+    # mean absolute step over the steps whose both ends were observed
+    steps = observed[:, 1:] & observed[:, :-1]
+    step_sizes = torch.where(steps, (filled[:, 1:] - filled[:, :-1]).abs(), 0.0)
+    scale = step_sizes.sum(dim=1, keepdim=True) / steps.sum(dim=1, keepdim=True).clamp_min(1)
+    magnitude = filled.abs().sum(dim=1, keepdim=True) / count[:, None]
+    scale = torch.maximum(scale, SCALE_FLOOR * magnitude).clamp_min(MIN_SCALE)
+    z = torch.where(observed, (filled - level) / scale, 0.0)
+    return NormalisedWindow(z, observed.to(z.dtype), level, scale, season)
+
+
+def pad_histories(histories: Sequence[np.ndarray | Sequence[float]], context_length: int) -> torch.Tensor:
+    """Histories of any lengths (oldest first) -> [B, context_length] float32, their last
+    `context_length` values right-aligned and NaN-padded on the left."""
+    batch = torch.full((len(histories), context_length), torch.nan, dtype=torch.float32)
+    for row, history in enumerate(histories):
+        values = torch.as_tensor(np.asarray(history, dtype=np.float32)[-context_length:])
+        if len(values) == 0:
+            raise ValueError(f"history {row} is empty")
+        batch[row, context_length - len(values) :] = values
+    return batch

@@ -1,0 +1,81 @@
+"""The base network's classical priors: each continues exactly what it models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models.priors import CANDIDATES, PRIORS, backtest_errors, candidate_forecasts, prior_forecasts
+from models.window import normalise_window, pad_histories
+
+CONTEXT = 32
+
+
+def in_units(history: list[np.ndarray], seasons: list[int], horizon: int) -> torch.Tensor:
+    """Every prior's forecast in the series' units, [len(PRIORS), B, H]."""
+    window = normalise_window(pad_histories(history, CONTEXT), torch.tensor(seasons), CONTEXT)
+    return window.decode(prior_forecasts(window, horizon).permute(2, 0, 1))
+
+
+def test_a_periodic_series_is_continued_by_every_seasonal_prior() -> None:
+    shape = np.array([0.0, 3.0, -1.0, 5.0])
+    priors = in_units([np.tile(shape, 8) + 10.0], [4], 8)[:, 0]
+    expected = torch.tensor(np.tile(shape, 2) + 10.0, dtype=torch.float32)
+    for name in PRIORS:
+        if name != "naive":  # the profile makes every level and trend prior seasonal
+            torch.testing.assert_close(priors[PRIORS.index(name)], expected, msg=name)
+    torch.testing.assert_close(priors[PRIORS.index("naive")], torch.full((8,), 15.0))
+
+
+def test_trend_priors_follow_a_line() -> None:
+    priors = in_units([2.0 * np.arange(30.0)], [1], 6)[:, 0]
+    steps = torch.arange(1, 7, dtype=torch.float32)
+    torch.testing.assert_close(priors[PRIORS.index("linear_trend")], 58.0 + 2.0 * steps)
+    torch.testing.assert_close(priors[PRIORS.index("naive")], torch.full((6,), 58.0))
+    damped = priors[PRIORS.index("damped_local_trend")]
+    assert bool((damped.diff() > 0).all()) and damped[0] > 58.0 and damped[-1] < 58.0 + 2.0 * 6
+    # simple exponential smoothing lags a trend, the faster the less
+    levels = [float(priors[PRIORS.index(name), 0]) for name in ("level_slow", "level_medium", "level_fast")]
+    assert levels[0] < levels[1] < levels[2] < 58.0
+
+
+def test_log_priors_follow_exponential_growth_and_fall_back_without_positive_values() -> None:
+    growth = 5.0 * 1.1 ** np.arange(30.0)
+    crossing = np.arange(30.0) - 10.0
+    window = normalise_window(pad_histories([growth, crossing], CONTEXT), torch.tensor([1, 1]), CONTEXT)
+    priors, errors = candidate_forecasts(window, 4, backtest_steps=4)
+    assert (
+        priors.shape == (2, 4, len(CANDIDATES))
+        and errors is not None
+        and errors.shape == (2, len(CANDIDATES))
+    )
+    in_units_ = window.level[:, :, None] + window.scale[:, :, None] * priors
+    expected = torch.tensor(5.0 * 1.1 ** np.arange(30.0, 34.0), dtype=torch.float32)
+    torch.testing.assert_close(
+        in_units_[0, :, CANDIDATES.index("log_linear_trend")], expected, rtol=1e-4, atol=1e-3
+    )
+    # a line (in its own scale) is forecast without in-context error by the linear trend
+    assert float(errors[0, CANDIDATES.index("log_linear_trend")]) < 1e-3
+    assert float(errors[1, CANDIDATES.index("linear_trend")]) < 1e-3
+    # a series that crosses zero has no log scale: its log priors are the plain ones
+    plain, logged = priors[1, :, : len(PRIORS)], priors[1, :, len(PRIORS) :]
+    torch.testing.assert_close(logged, plain)
+
+
+def test_short_histories_fall_back_and_stay_finite() -> None:
+    """A season longer than the observed history gives the plain priors; a window of zeros or of
+    two values still forecasts finite numbers; in-context errors need three values before them."""
+    window = normalise_window(
+        pad_histories([np.array([3.0, 4.0, 6.0, 5.0, 7.0])], 24), torch.tensor([12]), 24
+    )
+    priors = prior_forecasts(window, 6)[0]
+    assert int(window.season) == 1
+    torch.testing.assert_close(priors[:, PRIORS.index("seasonal_naive")], priors[:, PRIORS.index("naive")])
+    for history in (np.zeros(30), np.array([1.0, 2.0])):
+        window = normalise_window(pad_histories([history], 24), torch.tensor([4]), 24)
+        priors, errors = candidate_forecasts(window, 6, backtest_steps=4)
+        assert bool(torch.isfinite(priors).all()) and bool(torch.isfinite(errors).all())
+    assert float(backtest_errors(window, 4).abs().sum()) == 0.0
+    with pytest.raises(ValueError, match="finite last value"):
+        normalise_window(torch.tensor([[1.0, float("nan")]]), torch.tensor([1]), 24)
