@@ -154,16 +154,16 @@ class RestRegistry:
         self.base = tracking_uri.rstrip("/")
         self.timeout = timeout
 
-    def _get(self, path: str, **query: str) -> dict:
-        url = f"{self.base}{path}?{urllib.parse.urlencode(query)}"
+    def _get(self, route: str, **query: str) -> dict:
+        url = f"{self.base}{route}?{urllib.parse.urlencode(query)}"
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
             body = error.read().decode(errors="replace")
             if error.code == 404 or "RESOURCE_DOES_NOT_EXIST" in body or "INVALID_PARAMETER_VALUE" in body:
-                raise ModelNotFound(f"{path}: {body[:200]}") from error
-            raise RegistryError(f"tracking server answered {error.code} for {path}: {body[:200]}") from error
+                raise ModelNotFound(f"{route}: {body[:200]}") from error
+            raise RegistryError(f"tracking server answered {error.code} for {route}: {body[:200]}") from error
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise RegistryError(f"tracking server {self.base} unreachable: {error}") from error
 
