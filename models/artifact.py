@@ -32,12 +32,13 @@ from models.scaling import WindowScaler
 CONFIG_FILE = "forecaster.json"
 WEIGHTS_FILE = "weights.pt"
 CALIBRATION_FILE = "calibration.pt"
-ARTIFACT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CALIBRATION_FILE)
 # The MLflow layout training writes and the service reads (without importing mlflow): the
-# default store, the alias that marks the served version, and the pyfunc model's name for
-# the artifact directory (stored at <model>/artifacts/<PYFUNC_ARTIFACT>/).
+# default store, the alias that marks the served version, the name the shipped base is
+# registered under, and the pyfunc model's name for the artifact directory (stored at
+# <model>/artifacts/<PYFUNC_ARTIFACT>/).
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 CHAMPION_ALIAS = "champion"
+BASE_MODEL = "base"
 PYFUNC_ARTIFACT = "forecaster"
 
 

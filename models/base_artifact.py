@@ -35,6 +35,9 @@ SHIPPED_BASE = Path(__file__).resolve().parent / "base"
 MIN_HISTORY = 3
 # season detection reads at most this many of the latest values (a season needs three cycles)
 DETECTION_WINDOW = 512
+# the longest season a caller may give: no series has a longer one (one longer than the history
+# is simply not used)
+MAX_SEASON = 10_000
 
 
 def is_base_artifact(directory: str | Path) -> bool:

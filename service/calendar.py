@@ -2,7 +2,8 @@
 
 Covers the pandas frequency aliases that training infers for regular series: fixed steps
 (`30min`, `h`, `D`, `W`, ...), business days (`B`) and calendar months, quarters and years
-(start or end anchored). Anything else yields no timestamps rather than wrong ones.
+(start or end anchored). Anything else yields no timestamps rather than wrong ones; a request
+that names such a frequency itself is refused (`supported`).
 """
 
 from __future__ import annotations
@@ -55,3 +56,8 @@ def future_timestamps(last: datetime, freq: str | None, steps: int) -> list[str]
         months = MONTHS_PER_UNIT[unit] * count
         return [_add_months(last, months * k, month_end).isoformat() for k in range(1, steps + 1)]
     return None
+
+
+def supported(freq: str) -> bool:
+    """Whether `future_timestamps` steps this alias (how a request's `freq` is checked)."""
+    return future_timestamps(datetime(2000, 1, 1), freq, 1) is not None

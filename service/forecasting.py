@@ -1,5 +1,10 @@
 """From a validated request to the answer: model-specific checks, one tensor batch, one
-forward pass, plain lists out. No pandas, no Lightning."""
+forward pass, plain lists out. No pandas, no Lightning.
+
+Every forecast uses one season length per series, and the answer says which: a model trained
+on a series has that series' season (a request may repeat it, not change it); the zero-shot
+`base` takes the request's, or detects one from the history.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from datetime import datetime
 import torch
 
 from models.artifact import ForecastInputError, StoredSeries, left_padded
+from models.base_artifact import BaseArtifact
 from service.calendar import future_timestamps
 from service.schemas import ForecastRequest, SeriesInput
 from service.store import LoadedModel
@@ -37,11 +43,12 @@ def _stored_series(model: LoadedModel, index: int, series_id: str) -> StoredSeri
     stored = model.artifact.metadata.series or {}
     if series_id in stored:
         return stored[series_id]
-    known = (
-        f"it knows {len(stored)} series, e.g. {list(itertools.islice(stored, 5))} (GET /models/{model.ref.name})"
-        if stored
-        else "it was trained on one series: omit `series` and `history` to continue that one"
-    )
+    if stored:
+        known = f"it knows {len(stored)} series, e.g. {list(itertools.islice(stored, 5))} (GET /models/{model.ref.name})"
+    elif model.artifact.metadata.tail:
+        known = "it was trained on one series: omit `series` and `history` to continue that one"
+    else:
+        known = "it keeps no series of its own"
     raise RequestProblem(
         ["body", "series", index, "id"],
         f"model {model.ref.name!r} has no stored series {series_id!r}: send its `history`, or an id it "
@@ -68,15 +75,65 @@ def _histories(model: LoadedModel, request: ForecastRequest) -> list[tuple[list[
             f'(e.g. {{"series": [{{"id": {next(iter(stored))!r}}}]}}) or send a `history`',
             "missing",
         )
+    if not model.artifact.metadata.tail:
+        raise RequestProblem(
+            ["body", "history"],
+            f"model {model.ref.name!r} has no series of its own to continue: send a `history` "
+            "(or a batch in `series`)",
+            "missing",
+        )
     return [(["body", "history"], model.artifact.metadata.tail)]
 
 
-def _series_timestamps(model: LoadedModel, index: int, item: SeriesInput, horizon: int) -> list[str] | None:
+def _given_seasons(request: ForecastRequest) -> list[tuple[list[str | int], int | None]]:
+    """Per series, the season the request gives and where: the item's own, else the request's."""
+    top = (["body", "season"], request.season)
+    if request.series is None:
+        return [top]
+    return [
+        (["body", "series", i, "season"], item.season) if item.season is not None else top
+        for i, item in enumerate(request.series)
+    ]
+
+
+def _season(
+    model: LoadedModel, loc: list[str | int], given: int | None, history: list[float]
+) -> tuple[int, str]:
+    """(season length, where it came from) for one series."""
+    fixed = model.fixed_season
+    if fixed is not None:
+        if given is not None and given != fixed:
+            raise RequestProblem(
+                loc,
+                f"model {model.ref.name!r} was trained with season {fixed}: leave `season` out or send {fixed}",
+                "season_mismatch",
+            )
+        return fixed, "model"
+    if given is not None:
+        return given, "given"
+    return model.artifact.season_for(history, None), "detected"
+
+
+def _freq(model: LoadedModel, request: ForecastRequest) -> str | None:
+    """The frequency of the forecast timestamps: the model's own; the request's for a model without one."""
+    own = model.artifact.metadata.freq
+    if request.freq is not None and own is not None and request.freq != own:
+        raise RequestProblem(
+            ["body", "freq"],
+            f"model {model.ref.name!r} was trained on {own!r} data: leave `freq` out or send {own!r}",
+            "freq_mismatch",
+        )
+    return request.freq or own
+
+
+def _series_timestamps(
+    model: LoadedModel, index: int, item: SeriesInput, freq: str | None, horizon: int
+) -> list[str] | None:
     """A history's timestamps follow its `start`; a stored series' its last timestamp."""
     if item.history is not None:
-        return _timestamps(item.start, model.artifact.metadata.freq, horizon)
+        return _timestamps(item.start, freq, horizon)
     last = _stored_series(model, index, item.id)["last_timestamp"]
-    return _timestamps(datetime.fromisoformat(last) if last else None, model.artifact.metadata.freq, horizon)
+    return _timestamps(datetime.fromisoformat(last) if last else None, freq, horizon)
 
 
 def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
@@ -85,14 +142,23 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
         artifact.check_horizon(request.horizon)
     except ForecastInputError as problem:
         raise RequestProblem(["body", "horizon"], str(problem), problem.kind) from None
-    rows = []
-    for loc, history in _histories(model, request):
+    freq = _freq(model, request)
+    rows, seasons, season_sources = [], [], []
+    for (loc, history), (season_loc, given) in zip(
+        _histories(model, request), _given_seasons(request), strict=True
+    ):
         try:
             artifact.check_history(history)
         except ForecastInputError as problem:
             raise RequestProblem(loc, str(problem), problem.kind) from None
+        season, source = _season(model, season_loc, given, history)
+        seasons.append(season)
+        season_sources.append(source)
         rows.append(history[-artifact.lookback :])
-    prediction = artifact.predict(left_padded(rows), request.horizon, request.level)
+    if isinstance(artifact, BaseArtifact):
+        prediction = artifact.predict(left_padded(rows), request.horizon, request.level, seasons)
+    else:
+        prediction = artifact.predict(left_padded(rows), request.horizon, request.level)
     tensors = [prediction.point, *(bound for pair in prediction.intervals.values() for bound in pair)]
     if not all(bool(torch.isfinite(tensor).all()) for tensor in tensors):
         raise RequestProblem(
@@ -106,13 +172,14 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
         for level, (lower, upper) in prediction.intervals.items()
     }
     answer = {"model": model_ref(model), "horizon": request.horizon}
-    freq = artifact.metadata.freq
     if request.series is not None:
         answer["forecasts"] = [
             {
                 "id": item.id if item.id is not None else str(index),
                 "forecast": point[index],
-                "timestamps": _series_timestamps(model, index, item, request.horizon),
+                "season": seasons[index],
+                "season_source": season_sources[index],
+                "timestamps": _series_timestamps(model, index, item, freq, request.horizon),
                 "intervals": _interval_rows(intervals, index),
             }
             for index, item in enumerate(request.series)
@@ -123,7 +190,13 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
         timestamps = stored[: request.horizon] if len(stored) >= request.horizon else None
     else:
         timestamps = _timestamps(request.start, freq, request.horizon)
-    answer.update(forecast=point[0], timestamps=timestamps, intervals=_interval_rows(intervals, 0))
+    answer.update(
+        forecast=point[0],
+        season=seasons[0],
+        season_source=season_sources[0],
+        timestamps=timestamps,
+        intervals=_interval_rows(intervals, 0),
+    )
     return answer
 
 
@@ -131,6 +204,7 @@ def model_ref(model: LoadedModel) -> dict:
     return {
         "name": model.ref.name,
         "version": model.ref.version,
+        "kind": model.kind,
         "cell": model.artifact.config.cell,
         "run_id": model.ref.run_id,
     }

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from models.artifact import ARTIFACT_FILES, CONFIG_FILE, PYFUNC_ARTIFACT
+from models.artifact import CONFIG_FILE, PYFUNC_ARTIFACT
+from models.base_artifact import is_base_artifact
 
 # Inside an MLflow pyfunc model folder, our forecaster artifact sits here.
 # where the pyfunc model keeps the artifact directory (training/tracking.py logs it there)
@@ -85,11 +86,11 @@ def _local_forecaster(model_dir: Path) -> Path:
     """A local store needs no copy: the artifact is read where the registry keeps it."""
     source = model_dir / FORECASTER_SUBDIR
     try:
-        found = (source / CONFIG_FILE).is_file()
+        found = (source / CONFIG_FILE).is_file() or is_base_artifact(source)
     except OSError as error:
         raise unreadable(source, error.strerror or str(error)) from error
     if not found:
-        raise RegistryError(f"{source} holds no forecaster artifact ({CONFIG_FILE} missing)")
+        raise RegistryError(f"{source} holds no forecaster or base artifact ({CONFIG_FILE} missing)")
     return source
 
 
@@ -153,16 +154,16 @@ class RestRegistry:
         self.base = tracking_uri.rstrip("/")
         self.timeout = timeout
 
-    def _get(self, path: str, **query: str) -> dict:
-        url = f"{self.base}{path}?{urllib.parse.urlencode(query)}"
+    def _get(self, route: str, **query: str) -> dict:
+        url = f"{self.base}{route}?{urllib.parse.urlencode(query)}"
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
             body = error.read().decode(errors="replace")
             if error.code == 404 or "RESOURCE_DOES_NOT_EXIST" in body or "INVALID_PARAMETER_VALUE" in body:
-                raise ModelNotFound(f"{path}: {body[:200]}") from error
-            raise RegistryError(f"tracking server answered {error.code} for {path}: {body[:200]}") from error
+                raise ModelNotFound(f"{route}: {body[:200]}") from error
+            raise RegistryError(f"tracking server answered {error.code} for {route}: {body[:200]}") from error
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise RegistryError(f"tracking server {self.base} unreachable: {error}") from error
 
@@ -192,10 +193,15 @@ class RestRegistry:
         parsed = urllib.parse.urlparse(ref.location)
         if parsed.scheme != "mlflow-artifacts":
             return _local_forecaster(_local_path(ref.location))
-        root = parsed.path.lstrip("/")
+        folder = f"{parsed.path.lstrip('/')}/{FORECASTER_SUBDIR.as_posix()}"
+        # the files of whichever kind of artifact the version holds (a local or a base model)
+        listing = self._get("/api/2.0/mlflow-artifacts/artifacts", path=folder)
+        file_names = [entry["path"] for entry in listing.get("files", []) if not entry.get("is_dir")]
+        if not file_names:
+            raise RegistryError(f"{folder} on {self.base} holds no forecaster artifact")
         destination.mkdir(parents=True, exist_ok=True)
-        for file_name in ARTIFACT_FILES:
-            remote = f"{root}/{FORECASTER_SUBDIR.as_posix()}/{file_name}"
+        for file_name in file_names:
+            remote = f"{folder}/{file_name}"
             url = f"{self.base}/api/2.0/mlflow-artifacts/artifacts/{urllib.parse.quote(remote)}"
             try:
                 with (

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from models.artifact import MODEL_NAME_PATTERN
+from models.base_artifact import MAX_SEASON
+from service.calendar import supported
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 LOWEST_LEVEL = 1
@@ -35,6 +37,33 @@ Level = Annotated[
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=MODEL_NAME_PATTERN)]
 HISTORY_LIMIT = 100_000
+Season = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_SEASON,
+        description="season length in steps (12 for monthly data with a yearly cycle, 1 = none); "
+        "default: the model's own, or for `base` detected from the history",
+    ),
+]
+
+
+def _known_freq(freq: str) -> str:
+    if supported(freq):
+        return freq
+    raise PydanticCustomError(
+        "unknown_freq",
+        "unknown frequency '{freq}': give a pandas alias such as D, B, W, h, 30min, MS, ME, QS, YS",
+        {"freq": freq},
+    )
+
+
+Freq = Annotated[str, Field(min_length=1, max_length=20), AfterValidator(_known_freq)]
+SeasonSource = Literal["given", "detected", "model"]
+SEASON_SOURCE = (
+    "where `season` came from: `given` in the request, `detected` from the history (a `base` model "
+    "without a season of its own), or the `model`'s own (the one it was trained with)"
+)
 
 
 class SeriesInput(BaseModel):
@@ -50,6 +79,7 @@ class SeriesInput(BaseModel):
         None, min_length=1, max_length=HISTORY_LIMIT, description="latest observations, oldest first"
     )
     start: datetime | None = Field(None, description="timestamp of the last history value")
+    season: Season | None = Field(None, description="this series' season length (overrides the request's)")
 
     @model_validator(mode="after")
     def _history_or_known_id(self) -> SeriesInput:
@@ -85,6 +115,12 @@ class ForecastRequest(BaseModel):
         "0.95 is refused, not read as 95 %)",
     )
     start: datetime | None = Field(None, description="timestamp of the last history value")
+    season: Season | None = None
+    freq: Freq | None = Field(
+        None,
+        description="frequency of the history (a pandas alias: D, B, W, h, 30min, MS, ...) for the "
+        "timestamps after `start`; default: the model's own. A model trained on one refuses another",
+    )
 
     @field_validator("level")
     @classmethod
@@ -102,9 +138,17 @@ class ForecastRequest(BaseModel):
         return self
 
 
+ModelKind = Literal["local", "base"]
+MODEL_KIND = (
+    "`local`: a network trained on the model's own series; `base`: the pretrained global network "
+    "(zero-shot, or fine-tuned on a series)"
+)
+
+
 class ModelRef(BaseModel):
     name: str
     version: str
+    kind: ModelKind = Field(description=MODEL_KIND)
     cell: str
     run_id: str
 
@@ -117,6 +161,8 @@ class Interval(BaseModel):
 class SeriesForecast(BaseModel):
     id: str
     forecast: list[float]
+    season: int = Field(description="the season length the forecast used")
+    season_source: SeasonSource = Field(description=SEASON_SOURCE)
     timestamps: list[str] | None = None
     intervals: dict[str, Interval] | None = None
 
@@ -125,6 +171,8 @@ class ForecastResponse(BaseModel):
     model: ModelRef
     horizon: int
     forecast: list[float]
+    season: int = Field(description="the season length the forecast used")
+    season_source: SeasonSource = Field(description=SEASON_SOURCE)
     timestamps: list[str] | None = None
     intervals: dict[str, Interval] | None = None
 
@@ -139,12 +187,13 @@ class ModelInfo(BaseModel):
     name: str
     version: str
     run_id: str
+    kind: ModelKind = Field(description=MODEL_KIND)
     cell: str
-    head: str
+    head: str | None = Field(description="`direct` or `seq2seq`; null for a `base` model")
     layers: int
     hidden_size: int
-    bidirectional: bool
-    ensemble_size: int
+    bidirectional: bool | None = Field(description="null for a `base` model")
+    ensemble_size: int | None = Field(description="null for a `base` model")
     context_length: int
     trained_horizon: int
     max_horizon: int
@@ -152,7 +201,10 @@ class ModelInfo(BaseModel):
     lookback: int = Field(description="history values a forecast reads; a longer history is cut to these")
     log_transform: bool
     freq: str | None
-    season_length: int
+    season_length: int | None = Field(
+        description="the season the model was trained with; null for the zero-shot `base`, which takes "
+        "`season` per request or detects it from the history"
+    )
     last_timestamp: str | None
     series_count: int = Field(
         description="series a `series` item may name by `id` alone (a panel model's); 0 for a model "

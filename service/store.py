@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from models.artifact import ForecasterArtifact
+from models.base_artifact import BaseArtifact, is_base_artifact
 from service.registry import ModelNotFound, ModelVersionRef, Registry, RegistryError
 from service.schemas import ModelInfo, Readiness, ReloadOutcome, ReloadReport
 from service.settings import Settings
@@ -28,26 +29,47 @@ LISTED_SERIES_IDS = 100
 SHUTTING_DOWN = "shutting down: requests in flight are finishing; send new ones to another replica"
 
 
+Artifact = ForecasterArtifact | BaseArtifact
+
+
+def load_artifact(folder: Path) -> Artifact:
+    """The artifact in `folder`, whichever kind training or `make pretrain` wrote there."""
+    return BaseArtifact.load(folder) if is_base_artifact(folder) else ForecasterArtifact.load(folder)
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     ref: ModelVersionRef
-    artifact: ForecasterArtifact
+    artifact: Artifact
     loaded_at: str
+
+    @property
+    def kind(self) -> str:
+        return "base" if isinstance(self.artifact, BaseArtifact) else "local"
+
+    @property
+    def fixed_season(self) -> int | None:
+        """The season every forecast of this model uses; None when it is per request (zero-shot base)."""
+        if isinstance(self.artifact, BaseArtifact):
+            return self.artifact.fixed_season
+        return int(self.artifact.metadata.season_length)
 
     def info(self) -> ModelInfo:
         config = self.artifact.config
         metadata = self.artifact.metadata
         stored = metadata.series or {}
+        local = self.artifact.config if isinstance(self.artifact, ForecasterArtifact) else None
         return ModelInfo(
             name=self.ref.name,
             version=self.ref.version,
             run_id=self.ref.run_id,
+            kind=self.kind,
             cell=config.cell,
-            head=config.head,
+            head=local.head if local else None,
             layers=config.num_layers,
             hidden_size=config.hidden_size,
-            bidirectional=config.bidirectional,
-            ensemble_size=config.ensemble_size,
+            bidirectional=local.bidirectional if local else None,
+            ensemble_size=local.ensemble_size if local else None,
             context_length=config.context_length,
             trained_horizon=config.horizon,
             max_horizon=self.artifact.max_horizon,
@@ -55,7 +77,7 @@ class LoadedModel:
             lookback=self.artifact.lookback,
             log_transform=self.artifact.requires_positive,
             freq=metadata.freq,
-            season_length=int(metadata.season_length),
+            season_length=self.fixed_season,
             last_timestamp=metadata.last_timestamp,
             series_count=len(stored),
             series_ids=list(stored)[:LISTED_SERIES_IDS],
@@ -104,7 +126,7 @@ class ModelStore:
     def _load(self, ref: ModelVersionRef) -> LoadedModel:
         folder = self.registry.fetch(ref, self._download_root / ref.name / ref.version)
         try:
-            artifact = ForecasterArtifact.load(folder)
+            artifact = load_artifact(folder)
         except Exception as error:  # a corrupt file raises UnpicklingError, EOFError, TypeError, ...
             raise RegistryError(
                 f"artifact of {ref.name} v{ref.version} at {folder} is unusable: {error}"

@@ -14,9 +14,11 @@ import time
 import types
 import typing
 from dataclasses import fields, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models.artifact import CHAMPION_ALIAS, tracking_uri_or_default
+from models.artifact import BASE_MODEL, CHAMPION_ALIAS, tracking_uri_or_default
+from models.base_artifact import SHIPPED_BASE, is_base_artifact
 from models.network import CELLS, HEADS, NetworkSettings
 from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_panel, with_id_column
 from training.console import configure_output
@@ -150,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.if_missing:
         trained = champions(args.tracking_uri)
+        register_shipped_base(args.tracking_uri, trained)
         configs = [config for config in configs if config.name not in trained]
         if not configs:
             print("every requested series already has a champion; nothing to train")
@@ -184,6 +187,27 @@ def champions(tracking_uri: str | None) -> set[str]:
         return set(open_registry(uri).champions(CHAMPION_ALIAS))
     except RegistryError:
         return set()
+
+
+def register_shipped_base(
+    tracking_uri: str | None, registered: set[str], folder: Path = SHIPPED_BASE
+) -> None:
+    """The shipped base as model `base` on a store without one, so `make run` serves it at once;
+    without a base artifact (`make pretrain` builds it) one line says so and training goes on."""
+    if BASE_MODEL in registered:
+        return
+    if not is_base_artifact(folder):
+        print(f"no base model in {folder} (`make pretrain` builds it): model {BASE_MODEL!r} is not served")
+        return
+    from training.shipped_base import register_base
+
+    try:
+        version = register_base(tracking_uri, folder)
+    except (ValueError, OSError) as error:
+        print(f"error: the base model in {folder} was not registered: {error}", file=sys.stderr)
+        return
+    if version is not None:
+        print(f"registered the base model in {folder} as {BASE_MODEL!r} version {version} ({CHAMPION_ALIAS})")
 
 
 def print_summary(results: list[TrainResult], seconds: float) -> None:

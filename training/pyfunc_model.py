@@ -2,13 +2,16 @@
 `mlflow models serve -m models:/NAME@champion` serves the same artifact the service loads.
 
 Input: a DataFrame with a `history` column (one list of observations per row, oldest first;
-integers or floats); param `horizon` (default: the trained horizon). Output: a `forecast`
-column. A history or horizon the model cannot take is refused with MLflow's invalid-input
-error (HTTP 400 from `mlflow models serve`) by the same checks the service runs.
+integers or floats); params `horizon` (default: the trained horizon) and `season` (default:
+the model's own; the zero-shot base detects one per row). Output: a `forecast` column, and for
+a base model the `season` each row used. A history, horizon or season the model cannot take is
+refused with MLflow's invalid-input error (HTTP 400 from `mlflow models serve`) by the same
+checks the service runs.
 """
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import mlflow
@@ -17,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from models.artifact import PYFUNC_ARTIFACT, ForecasterArtifact, ForecastInputError, left_padded
+from models.base_artifact import MAX_SEASON, BaseArtifact, is_base_artifact
 
 
 def _invalid(message: str) -> MlflowException:
@@ -31,15 +35,33 @@ def _numbers(history: Any, row: int) -> list[float]:
         raise _invalid(f"row {row}: history must be a list of numbers") from None
 
 
+def _season(params: dict[str, Any], fixed: int | None) -> int | None:
+    """The `season` param, checked: a positive integer, and the model's own when it has one."""
+    season = params.get("season")
+    if season is None:
+        return None
+    if isinstance(season, bool) or not isinstance(season, Integral) or not 1 <= season <= MAX_SEASON:
+        raise _invalid(f"season must be an integer from 1 to {MAX_SEASON}, got {season!r}")
+    if fixed is not None and int(season) != fixed:
+        raise _invalid(f"this model was trained with season {fixed}: leave `season` out or send {fixed}")
+    return int(season)
+
+
 class ForecasterPyfunc(PythonModel):
     def load_context(self, context: PythonModelContext) -> None:
-        self.artifact = ForecasterArtifact.load(context.artifacts[PYFUNC_ARTIFACT])
+        folder = context.artifacts[PYFUNC_ARTIFACT]
+        self.artifact: ForecasterArtifact | BaseArtifact = (
+            BaseArtifact.load(folder) if is_base_artifact(folder) else ForecasterArtifact.load(folder)
+        )
 
     def predict(
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        horizon = (params or {}).get("horizon")
+        params = params or {}
+        horizon = params.get("horizon")
         horizon = self.artifact.config.horizon if horizon is None else int(horizon)
+        base = isinstance(self.artifact, BaseArtifact)
+        season = _season(params, self.artifact.fixed_season if base else self.artifact.metadata.season_length)
         histories = [_numbers(history, row) for row, history in enumerate(model_input["history"])]
         try:
             self.artifact.check_horizon(horizon)
@@ -50,9 +72,12 @@ class ForecasterPyfunc(PythonModel):
                 self.artifact.check_history(history)
             except ForecastInputError as problem:
                 raise _invalid(f"row {row}: {problem}") from None
-        rows = [history[-self.artifact.lookback :] for history in histories]
-        forecast = self.artifact.predict(left_padded(rows), horizon).point
-        return pd.DataFrame({"forecast": forecast.double().tolist()})
+        rows = left_padded([history[-self.artifact.lookback :] for history in histories])
+        if not base:
+            return pd.DataFrame({"forecast": self.artifact.predict(rows, horizon).point.double().tolist()})
+        seasons = [self.artifact.season_for(history, season) for history in histories]
+        forecast = self.artifact.predict(rows, horizon, seasons=seasons).point
+        return pd.DataFrame({"forecast": forecast.double().tolist(), "season": seasons})
 
 
 mlflow.models.set_model(ForecasterPyfunc())

@@ -133,7 +133,7 @@ def log_and_register(artifact: ForecasterArtifact, artifact_dir: Path, name: str
         signature=pyfunc_signature(artifact.config.horizon),
         input_example=example,
         registered_model_name=name,
-        pip_requirements=_pip_requirements(),
+        pip_requirements=pip_requirements(),
     )
     version = str(info.registered_model_version)
     client = MlflowClient()
@@ -180,7 +180,7 @@ def has_champion(name: str) -> bool:
     return champion_version(name) is not None
 
 
-def _pip_requirements() -> list[str]:
+def pip_requirements() -> list[str]:
     """The logged model's requirements, pinned to what trained it; MLflow as whichever
     distribution is installed (`mlflow`, or the client-only `mlflow-skinny`, e.g. in the image)."""
     from importlib.metadata import PackageNotFoundError, version
