@@ -1,12 +1,19 @@
-"""Zero-shot accuracy of the shipped base: every generalisation series, no training.
+"""Zero-shot accuracy and interval coverage of the shipped base: no training on the series.
 
-python -m benchmarks.zero_shot [--base models/base] [--data-dir benchmarks/data]
+python -m benchmarks.zero_shot                      # generalisation sets 1-5 (benchmarks/data)
+python -m benchmarks.zero_shot --data-dir benchmarks/data/holdout --output-name zero_shot_holdout
 
 For every CSV in the folder the series is read and its season, horizon and test part are
 inferred exactly as `make train` would; the base then forecasts every rolling origin of the
-test part (horizons 1 and H) from the history before it, and the statsforecast baselines
-(cached by benchmarks.accuracy on the same windows) are scored beside it. Prints every row and the geometric mean of MASE ratios against AutoETS,
-AutoARIMA and the best baseline of each row.
+test part (horizons 1 and H) from the history before it, as `POST /forecast {"model": "base",
+"history": [...], "season": m}` does - and once more without `season`, detected from the
+history as the service does. The statsforecast baselines are scored on the same windows (cached
+by benchmarks.accuracy; computed and cached for series it has not seen). None of these series is
+in the pretraining corpus (training/corpus drops them by content; tests/test_corpus.py checks).
+
+Writes benchmarks/results/<output-name>.json and .md: every row's MASE next to the baselines',
+the geometric mean of MASE ratios against AutoETS, AutoARIMA and the best baseline of each row,
+and the coverage of the 80 % and 95 % intervals.
 """
 
 from __future__ import annotations
@@ -15,25 +22,43 @@ import argparse
 import json
 import logging
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from benchmarks.accuracy import CACHE, EXTRA_DATA, baselines
+from benchmarks.accuracy import CACHE, EXTRA_DATA, RESULTS, baselines
 from models.artifact import left_padded
 from models.base_artifact import SHIPPED_BASE, BaseArtifact
 from training.backtest import mase_scale, rolling_origins, score
 from training.config import TrainConfig
 from training.pipeline import load_series
 
-# forecast(histories, season, horizon) -> [len(histories), horizon]
-ForecastFn = Callable[[list[np.ndarray], int, int], np.ndarray]
+LEVELS = (80, 95)
 REFERENCES = ("AutoETS", "AutoARIMA")
+# forecast(histories, season or None = detect, horizon) -> point [N, H] and {level: (lower, upper)}
+ForecastFn = Callable[
+    [list[np.ndarray], int | None, int], tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]
+]
 
 
-def series_rows(path: Path, forecast: ForecastFn, cache: dict) -> list[dict]:
+def artifact_forecast(artifact: BaseArtifact) -> ForecastFn:
+    """The base's forecasts as the service computes them: one batch, the season given or detected."""
+
+    def forecast(histories: list[np.ndarray], season: int | None, horizon: int):
+        rows = [history[-512:].tolist() for history in histories]
+        seasons = [season] * len(rows) if season is not None else artifact.detect_seasons(rows)
+        batch = left_padded([row[-artifact.lookback :] for row in rows])
+        prediction = artifact.predict(batch, horizon, LEVELS, seasons)
+        intervals = {level: (lo.numpy(), hi.numpy()) for level, (lo, hi) in prediction.intervals.items()}
+        return prediction.point.numpy().astype(np.float64), intervals
+
+    return forecast
+
+
+def series_rows(path: Path, forecast: ForecastFn, cache: dict, detect: bool = False) -> list[dict]:
     config = TrainConfig(name=path.stem, data=str(path), fill="ffill")
     series = load_series(config)
     config = config.resolve(series)
@@ -45,40 +70,113 @@ def series_rows(path: Path, forecast: ForecastFn, cache: dict) -> list[dict]:
         origins = rolling_origins(len(values), test, horizon, stride)
         actual = np.stack([values[o : o + horizon] for o in origins])
         methods, _ = baselines(values, m, test, horizon, stride, cache, refresh=False)
-        methods = {"base": forecast([values[:o] for o in origins], m, horizon), **methods}
-        mase = {name: metrics["mase"] for name, metrics in score(actual, methods, origins, scale).items()}
+        point, intervals = forecast([values[:o] for o in origins], None if detect else m, horizon)
+        mase = {
+            name: metrics["mase"]
+            for name, metrics in score(actual, {"base": point, **methods}, origins, scale).items()
+        }
         best = min((name for name in mase if name != "base"), key=mase.get)
+        coverage = {
+            str(level): float(np.mean((actual >= lower) & (actual <= upper)))
+            for level, (lower, upper) in intervals.items()
+        }
         rows.append(
-            {"series": path.stem, "horizon": horizon, "windows": len(origins), "mase": mase, "best": best}
+            {
+                "series": path.stem,
+                "season": m,
+                "horizon": horizon,
+                "windows": len(origins),
+                "mase": mase,
+                "best": best,
+                "coverage": coverage,
+            }
         )
     return rows
 
 
 def geometric_mean_ratios(rows: list[dict], model: str = "base") -> dict[str, float]:
-    def gm(reference: Callable[[dict], float]) -> float:
+    def mean_ratio(reference: Callable[[dict], float]) -> float:
         return math.exp(float(np.mean([math.log(row["mase"][model] / reference(row)) for row in rows])))
 
-    ratios = {name: gm(lambda row, name=name: row["mase"][name]) for name in REFERENCES}
-    ratios["best"] = gm(lambda row: row["mase"][row["best"]])
+    ratios = {name: mean_ratio(lambda row, name=name: row["mase"][name]) for name in REFERENCES}
+    ratios["best"] = mean_ratio(lambda row: row["mase"][row["best"]])
     ratios["wins_vs_best"] = sum(row["mase"][model] < row["mase"][row["best"]] for row in rows)
     return ratios
 
 
-def evaluate(forecast: ForecastFn, data_dir: Path = EXTRA_DATA) -> tuple[list[dict], dict[str, float]]:
+def coverage_summary(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Per level: mean coverage, mean |coverage - nominal|, what sampling alone would give
+    (sqrt(2 / pi) * the binomial sd of each row's windows) and the lowest row."""
+    summary = {}
+    for level in LEVELS:
+        nominal = level / 100
+        measured = [row["coverage"][str(level)] for row in rows if str(level) in row["coverage"]]
+        if not measured:
+            continue
+        expected = [math.sqrt(2 / math.pi * nominal * (1 - nominal) / row["windows"]) for row in rows]
+        summary[str(level)] = {
+            "mean": float(np.mean(measured)),
+            "mean_abs_deviation": float(np.mean([abs(c - nominal) for c in measured])),
+            "sampling_only": float(np.mean(expected)),
+            "lowest": float(min(measured)),
+        }
+    return summary
+
+
+def evaluate(
+    forecast: ForecastFn, data_dir: Path = EXTRA_DATA, detect: bool = False
+) -> tuple[list[dict], dict[str, float]]:
     cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
-    rows = [row for path in sorted(data_dir.glob("*.csv")) for row in series_rows(path, forecast, cache)]
+    rows = [
+        row for path in sorted(data_dir.glob("*.csv")) for row in series_rows(path, forecast, cache, detect)
+    ]
     return rows, geometric_mean_ratios(rows)
 
 
-def artifact_forecast(artifact: BaseArtifact) -> ForecastFn:
-    """The base's forecasts as `POST /forecast {"model": "base", "season": m}` computes them."""
-
-    def forecast(histories: list[np.ndarray], season: int, horizon: int) -> np.ndarray:
-        rows = [history[-artifact.lookback :].tolist() for history in histories]
-        point = artifact.predict(left_padded(rows), horizon, seasons=[season] * len(rows)).point
-        return point.numpy().astype(np.float64)
-
-    return forecast
+def markdown(report: dict) -> str:
+    lines = [
+        f"# Zero-shot: the shipped base on {report['data_dir']}",
+        "",
+        f"Generated by `python -m benchmarks.zero_shot` on {report['date']} ({report['seconds']:.0f} s), "
+        f"base: {report['base']}. Every rolling origin of each series' test part, forecast from the "
+        "history before it with no training; statsforecast's baselines fitted once before the test "
+        "part on the same windows (benchmarks/accuracy.py). MASE, lower is better.",
+        "",
+        "| season | rows | vs AutoETS | vs AutoARIMA | vs best baseline per row | rows won vs best | "
+        "coverage 80 % (mean abs dev; sampling alone; lowest) | coverage 95 % (same) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, title in (
+        ("given", "given (as `make train` infers it)"),
+        ("detected", "detected by the service"),
+    ):
+        run = report[key]
+        ratios, coverage = run["ratios"], run["coverage"]
+        cells = [
+            f"{coverage[level]['mean']:.2f} ({coverage[level]['mean_abs_deviation']:.3f}; "
+            f"{coverage[level]['sampling_only']:.3f}; {coverage[level]['lowest']:.2f})"
+            for level in ("80", "95")
+        ]
+        lines.append(
+            f"| {title} | {len(run['rows'])} | {ratios['AutoETS']:.3f} | {ratios['AutoARIMA']:.3f} | "
+            f"{ratios['best']:.3f} | {ratios['wins_vs_best']} | {cells[0]} | {cells[1]} |"
+        )
+    lines += [
+        "",
+        "Season given:",
+        "",
+        "| series | m | h | windows | base | AutoETS | AutoARIMA | best baseline | its MASE | cov 80 | cov 95 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["given"]["rows"]:
+        mase = row["mase"]
+        lines.append(
+            f"| {row['series']} | {row['season']} | {row['horizon']} | {row['windows']} | "
+            f"**{mase['base']:.3f}** | {mase.get('AutoETS', math.nan):.3f} | "
+            f"{mase.get('AutoARIMA', math.nan):.3f} | {row['best']} | {mase[row['best']]:.3f} | "
+            f"{row['coverage'].get('80', math.nan):.2f} | {row['coverage'].get('95', math.nan):.2f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,21 +185,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--base", type=Path, default=SHIPPED_BASE, help="a base artifact folder")
     parser.add_argument("--data-dir", type=Path, default=EXTRA_DATA, help="folder of CSV series")
+    parser.add_argument("--output-name", default="zero_shot", help="results/<name>.json and .md")
     args = parser.parse_args(argv)
     logging.getLogger("training").setLevel(logging.ERROR)
     torch.set_num_threads(1)
-    rows, ratios = evaluate(artifact_forecast(BaseArtifact.load(args.base)), args.data_dir)
-    for row in rows:
-        mase = row["mase"]
-        print(
-            f"{row['series']:22s} h{row['horizon']:<3d} base {mase['base']:.3f}  "
-            f"best {row['best']} {mase[row['best']]:.3f}  AutoETS {mase.get('AutoETS', math.nan):.3f}"
-        )
-    print(
-        "geometric mean of MASE ratios: "
-        + ", ".join(f"vs {name} {value:.3f}" for name, value in ratios.items() if name != "wins_vs_best")
-        + f"; rows won against the best baseline {ratios['wins_vs_best']} of {len(rows)}"
-    )
+    started = time.perf_counter()
+    forecast = artifact_forecast(BaseArtifact.load(args.base))
+    report: dict = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "base": str(args.base.resolve().relative_to(Path.cwd().resolve()))
+        if args.base.resolve().is_relative_to(Path.cwd().resolve())
+        else str(args.base),
+        "data_dir": str(args.data_dir),
+    }
+    for key, detect in (("given", False), ("detected", True)):
+        rows, ratios = evaluate(forecast, args.data_dir, detect)
+        report[key] = {"rows": rows, "ratios": ratios, "coverage": coverage_summary(rows)}
+    report["seconds"] = time.perf_counter() - started
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.output_name}.json").write_text(json.dumps(report, indent=1))
+    text = markdown(report)
+    (RESULTS / f"{args.output_name}.md").write_text(text)
+    print(text)
     return 0
 
 

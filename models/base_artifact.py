@@ -2,8 +2,8 @@
 
 One folder, three files: `base_network.pt` (state_dict), `base_network.json` (the network's
 config, the artifact's metadata and facts about the run that made it) and `calibration.pt`
-(conformity scores in the window-normalised space: |forecast - target| / the window's scale,
-one row per held-out window). The pretrained base ships in `models/base/` with scores from
+(conformity scores: |forecast - target| in units of the window's scale times its spread -
+the in-context one-step error of the network's mix - one row per held-out window). The pretrained base ships in `models/base/` with scores from
 held-out corpus series; a model fine-tuned from it (`make train`) is the same kind of folder,
 with its own series' metadata and validation scores.
 
@@ -25,7 +25,7 @@ import torch
 from models.artifact import MAX_HORIZON_MULTIPLE, ArtifactMetadata, Forecast, ForecastInputError
 from models.base_network import CONFIG_FILE, WEIGHTS_FILE, BaseConfig, BaseNetwork
 from models.calibration import Calibration
-from models.seasonality import detect_season
+from models.seasonality import detect_seasons
 from models.window import normalise_window
 
 CALIBRATION_FILE = "calibration.pt"
@@ -104,7 +104,11 @@ class BaseArtifact:
             return season
         if self.fixed_season is not None:
             return self.fixed_season
-        return detect_season(history[-DETECTION_WINDOW:])
+        return self.detect_seasons([history])[0]
+
+    def detect_seasons(self, histories: Sequence[Sequence[float]]) -> list[int]:
+        """The season each history shows (`models.seasonality`), all tested at once."""
+        return detect_seasons([history[-DETECTION_WINDOW:] for history in histories])
 
     def predict(
         self, history: torch.Tensor, horizon: int, levels: Sequence[float] = (), seasons: Sequence[int] = ()
@@ -118,8 +122,9 @@ class BaseArtifact:
         steps: list[torch.Tensor] = []
         with torch.inference_mode():
             window = normalise_window(context, season, self.config.context_length)
-            first_scale = window.scale
-            point = window.decode(self.network(window))
+            z, spread = self.network.forecast_and_spread(window)
+            width_scale = window.scale * spread
+            point = window.decode(z)
             steps.append(point)
             produced = point.shape[1]
             while produced < horizon:
@@ -131,7 +136,7 @@ class BaseArtifact:
             forecast = torch.cat(steps, dim=1)[:, :horizon]
             intervals = {}
             for level in levels:
-                width = self.calibration.half_widths(first_scale, level, horizon)
+                width = self.calibration.half_widths(width_scale, level, horizon)
                 intervals[level] = (forecast - width, forecast + width)
         return Forecast(point=forecast, intervals=intervals)
 

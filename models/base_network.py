@@ -26,6 +26,12 @@ from models.network import CELLS, recurrent_stack, to_patches
 from models.priors import CANDIDATES, candidate_forecasts
 from models.window import NormalisedWindow
 
+# the initial mix's sharpness: a candidate with half another's in-context error weighs 2^10 as much
+SELECTION_TEMPERATURE = 0.1
+# in-context errors are read as log(error + ERROR_FLOOR): a perfect fit is not infinitely better
+ERROR_FLOOR = 1e-3
+# intervals scale with the spread, which is at least this share of the window's mean absolute step
+MIN_SPREAD = 0.05
 WEIGHTS_FILE = "base_network.pt"
 CONFIG_FILE = "base_network.json"
 
@@ -45,8 +51,9 @@ class BaseConfig:
     # the recurrent encoder reads the window; without it the mix depends only on the season and
     # the priors' in-context errors (the ablation of what the recurrent part adds)
     recurrent: bool = True
-    # each prior's error on the window's own last steps is a mixer input (0: none)
-    backtest_steps: int = 8
+    # each candidate's mean one-step error over this many of the window's latest values is a
+    # mixer input (0: none; at most context_length - 3 count: an origin needs three values before it)
+    backtest_origins: int = 12
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -54,8 +61,8 @@ class BaseConfig:
         for name in ("context_length", "horizon", "hidden_size", "num_layers", "patch_length", "max_season"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 <= self.backtest_steps < self.context_length // 2:
-            raise ValueError(f"backtest_steps must be in [0, context_length / 2), got {self.backtest_steps}")
+        if self.backtest_origins < 0:
+            raise ValueError(f"backtest_origins must be >= 0, got {self.backtest_origins}")
         if self.context_length % self.patch_length:
             raise ValueError(
                 f"context_length {self.context_length} is not a multiple of patch_length {self.patch_length}"
@@ -94,22 +101,40 @@ class BaseNetwork(nn.Module):
             else None
         )
         self.dropout = nn.Dropout(config.dropout)
-        features = (config.hidden_size if config.recurrent else 0) + 2
-        features += len(CANDIDATES) + 1 if config.backtest_steps else 0
-        self.mixer = nn.Linear(features, config.horizon * len(CANDIDATES))
+        candidates = len(CANDIDATES)
+        features = (candidates + 1 if config.backtest_origins else 0) + 2
+        features += config.hidden_size if config.recurrent else 0
+        self.mixer = nn.Linear(features, config.horizon * candidates)
         self.correction = nn.Linear(features, config.horizon)
         for head in (self.mixer, self.correction):
             nn.init.zeros_(head.weight)
             nn.init.zeros_(head.bias)
+        if config.backtest_origins:
+            # start from selection by in-context error: every step's weights are
+            # softmax(-log(error) / SELECTION_TEMPERATURE), what AutoETS-style model choice does
+            with torch.no_grad():
+                view = self.mixer.weight.view(config.horizon, candidates, features)
+                view[:, range(candidates), range(candidates)] = -1.0 / SELECTION_TEMPERATURE
 
     def forward(self, window: NormalisedWindow) -> torch.Tensor:
+        return self.forecast_and_spread(window)[0]
+
+    def forecast_and_spread(self, window: NormalisedWindow) -> tuple[torch.Tensor, torch.Tensor]:
+        """The normalised forecast [B, H] and the window's spread [B, 1]: the in-context
+        one-step error of the first step's mix (what ETS's sigma is to its intervals), at least
+        MIN_SPREAD; 1 (the window's mean absolute step) where there is no in-context error."""
         config = self.config
         season = window.season.to(window.z.dtype).clamp_max(config.max_season)[:, None]
         # whether the window has a season, and its length on a log scale from 1 to max_season
         season_features = torch.cat(
             [(season > 1).to(season.dtype), season.log() / np.log(max(config.max_season, 2))], dim=1
         )
-        parts = [season_features]
+        priors, errors = candidate_forecasts(window, config.horizon, config.backtest_origins)
+        parts = []
+        if errors is not None:
+            has_errors = (errors.sum(dim=1, keepdim=True) > 0).to(errors.dtype)
+            parts += [torch.log(errors + ERROR_FLOOR), has_errors]
+        parts.append(season_features)
         if config.recurrent:
             patches = torch.cat(
                 [to_patches(window.z, config.patch_length), to_patches(window.observed, config.patch_length)],
@@ -117,12 +142,13 @@ class BaseNetwork(nn.Module):
             )
             encoded, _ = self.encoder(patches)
             parts.append(self.dropout(encoded[:, -1]))
-        priors, errors = candidate_forecasts(window, config.horizon, config.backtest_steps)
-        if errors is not None:
-            parts += [torch.log1p(errors), (errors.sum(dim=1, keepdim=True) > 0).to(errors.dtype)]
         features = torch.cat(parts, dim=1)
         weights = self.mixer(features).view(-1, config.horizon, len(CANDIDATES)).softmax(dim=2)
-        return (weights * priors).sum(dim=2) + self.correction(features)
+        forecast = (weights * priors).sum(dim=2) + self.correction(features)
+        if errors is None:
+            return forecast, torch.ones_like(forecast[:, :1])
+        spread = (weights[:, 0] * errors).sum(dim=1, keepdim=True).clamp_min(MIN_SPREAD)
+        return forecast, torch.where(has_errors > 0, spread, 1.0)
 
     def parameter_bytes(self) -> int:
         return sum(p.numel() * p.element_size() for p in self.parameters())

@@ -119,26 +119,6 @@ def prior_forecasts(window: NormalisedWindow, horizon: int) -> torch.Tensor:
     return torch.stack([naive, seasonal_naive, *levels, theta, damped_local, linear], dim=2)
 
 
-def backtest_errors(window: NormalisedWindow, steps: int) -> torch.Tensor:
-    """How each prior would have forecast the window's own last `steps` values from the values
-    before them: mean absolute error per prior [B, len(PRIORS)] in the normalised space, the
-    in-context evidence AutoETS's likelihood gives it. 0 where too little history is left."""
-    z, observed = window.z, window.observed
-    count = observed.sum(dim=1).long()
-    earlier_count = count - steps
-    earlier = NormalisedWindow(
-        z=torch.nn.functional.pad(z[:, :-steps], (steps, 0)),
-        observed=torch.nn.functional.pad(observed[:, :-steps], (steps, 0)),
-        level=window.level,
-        scale=window.scale,
-        season=torch.where(window.season <= earlier_count.clamp_min(1), window.season, 1),
-    )
-    usable = earlier_count >= 3
-    earlier.observed[~usable, -1] = 1.0  # an unusable row still needs a last value; its error is dropped
-    errors = (prior_forecasts(earlier, steps) - z[:, -steps:, None]).abs().mean(dim=1)
-    return torch.where(usable[:, None], errors, 0.0)
-
-
 # a log-scale prior reaches at most this many times the window's largest value (e^3)
 LOG_MARGIN = 3.0
 CANDIDATES = PRIORS + tuple(f"log_{name}" for name in PRIORS)
@@ -154,12 +134,9 @@ def log_window(window: NormalisedWindow) -> tuple[NormalisedWindow, torch.Tensor
     return normalise_window(torch.where(present, logged, torch.nan), window.season, values.shape[1]), positive
 
 
-def candidate_forecasts(
-    window: NormalisedWindow, horizon: int, backtest_steps: int
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Every prior on the plain and on the log scale, in the window's normalised space
-    [B, H, len(CANDIDATES)], and their in-context errors [B, len(CANDIDATES)] (None without
-    `backtest_steps`; the log ones in the log window's own normalised units)."""
+def candidate_priors(window: NormalisedWindow, horizon: int) -> torch.Tensor:
+    """Every prior on the plain and on the log scale, in the window's normalised space:
+    [B, H, len(CANDIDATES)]."""
     logged, positive = log_window(window)
     # [B, H, P] back to the log window's units, then to the original units where it is a log
     in_log = logged.level[:, :, None] + logged.scale[:, :, None] * prior_forecasts(logged, horizon)
@@ -168,9 +145,47 @@ def candidate_forecasts(
         positive[:, None, None], in_log.clamp_max(top[:, None, None] + LOG_MARGIN).exp(), in_log
     )
     in_window = (in_log - window.level[:, :, None]) / window.scale[:, :, None]
-    priors = torch.cat([prior_forecasts(window, horizon), in_window], dim=2)
-    if not backtest_steps:
-        return priors, None
-    return priors, torch.cat(
-        [backtest_errors(window, backtest_steps), backtest_errors(logged, backtest_steps)], dim=1
+    return torch.cat([prior_forecasts(window, horizon), in_window], dim=2)
+
+
+@torch.no_grad()
+def backtest_errors(window: NormalisedWindow, origins: int) -> torch.Tensor:
+    """How well each candidate forecast the window's own recent values one step ahead: the mean
+    absolute one-step error per candidate [B, len(CANDIDATES)] over the last `origins` values
+    (each forecast from the values before it), in the window's normalised space - the evidence
+    AutoETS's likelihood weighs its models by. Origins with fewer than three values before them
+    do not count; 0 for a window with no such origin."""
+    z, observed = window.z, window.observed
+    batch, context = z.shape
+    origins = min(origins, context - 3)
+    count = observed.sum(dim=1).long()
+    shifted_z, shifted_observed, seasons, actual, usable = [], [], [], [], []
+    for back in range(1, origins + 1):
+        earlier_count = count - back
+        observed_before = torch.nn.functional.pad(observed[:, :-back], (back, 0))
+        # a row without a value at this origin still needs a last value; its error is dropped
+        observed_before[:, -1] = 1.0
+        shifted_z.append(torch.nn.functional.pad(z[:, :-back], (back, 0)))
+        shifted_observed.append(observed_before)
+        seasons.append(torch.where(window.season <= earlier_count.clamp_min(1), window.season, 1))
+        actual.append(z[:, context - back])
+        usable.append(earlier_count >= 3)
+    earlier = NormalisedWindow(
+        z=torch.cat(shifted_z),
+        observed=torch.cat(shifted_observed),
+        level=window.level.repeat(origins, 1),
+        scale=window.scale.repeat(origins, 1),
+        season=torch.cat(seasons),
     )
+    errors = (candidate_priors(earlier, 1)[:, 0] - torch.cat(actual)[:, None]).abs()
+    weights = torch.cat(usable).to(z.dtype)[:, None]
+    errors = (errors * weights).view(origins, batch, -1).sum(dim=0)
+    return errors / weights.view(origins, batch, 1).sum(dim=0).clamp_min(1.0)
+
+
+def candidate_forecasts(
+    window: NormalisedWindow, horizon: int, backtest_origins: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """`candidate_priors` and, with `backtest_origins`, their `backtest_errors` (else None)."""
+    priors = candidate_priors(window, horizon)
+    return priors, backtest_errors(window, backtest_origins) if backtest_origins else None

@@ -35,6 +35,15 @@ class NormalisedWindow:
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.level + self.scale * z
 
+    def seasonal_step(self) -> torch.Tensor:
+        """Mean |z_t - z_{t-m}| over the observed pairs [B, 1]: MASE's scale in the normalised
+        space (1 without a season, the window's unit being the mean absolute step)."""
+        lagged = torch.arange(self.z.shape[1], device=self.z.device)[None, :] - self.season[:, None]
+        both = (lagged >= 0) & (self.observed > 0)
+        both &= self.observed.gather(1, lagged.clamp_min(0)) > 0
+        steps = (self.z - self.z.gather(1, lagged.clamp_min(0))).abs()
+        return (steps * both).sum(dim=1, keepdim=True) / both.sum(dim=1, keepdim=True).clamp_min(1)
+
 
 def _block_mean(values: torch.Tensor, end_back: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
     """Per row b, the mean of values[b, C - end_back - length : C - end_back]; [B, 1]."""

@@ -96,10 +96,8 @@ def _given_seasons(request: ForecastRequest) -> list[tuple[list[str | int], int 
     ]
 
 
-def _season(
-    model: LoadedModel, loc: list[str | int], given: int | None, history: list[float]
-) -> tuple[int, str]:
-    """(season length, where it came from) for one series."""
+def _season(model: LoadedModel, loc: list[str | int], given: int | None) -> tuple[int | None, str]:
+    """(season length, where it came from) for one series; None when it is to be detected."""
     fixed = model.fixed_season
     if fixed is not None:
         if given is not None and given != fixed:
@@ -111,7 +109,7 @@ def _season(
         return fixed, "model"
     if given is not None:
         return given, "given"
-    return model.artifact.season_for(history, None), "detected"
+    return None, "detected"  # detected for every such row at once, after the loop
 
 
 def _freq(model: LoadedModel, request: ForecastRequest) -> str | None:
@@ -151,10 +149,16 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
             artifact.check_history(history)
         except ForecastInputError as problem:
             raise RequestProblem(loc, str(problem), problem.kind) from None
-        season, source = _season(model, season_loc, given, history)
+        season, source = _season(model, season_loc, given)
         seasons.append(season)
         season_sources.append(source)
-        rows.append(history[-artifact.lookback :])
+        rows.append(history)
+    undetected = [index for index, season in enumerate(seasons) if season is None]
+    if undetected:
+        detected = artifact.detect_seasons([rows[index] for index in undetected])
+        for index, season in zip(undetected, detected, strict=True):
+            seasons[index] = season
+    rows = [history[-artifact.lookback :] for history in rows]
     if isinstance(artifact, BaseArtifact):
         prediction = artifact.predict(left_padded(rows), request.horizon, request.level, seasons)
     else:

@@ -44,7 +44,7 @@ def test_log_priors_follow_exponential_growth_and_fall_back_without_positive_val
     growth = 5.0 * 1.1 ** np.arange(30.0)
     crossing = np.arange(30.0) - 10.0
     window = normalise_window(pad_histories([growth, crossing], CONTEXT), torch.tensor([1, 1]), CONTEXT)
-    priors, errors = candidate_forecasts(window, 4, backtest_steps=4)
+    priors, errors = candidate_forecasts(window, 4, backtest_origins=4)
     assert (
         priors.shape == (2, 4, len(CANDIDATES))
         and errors is not None
@@ -74,7 +74,7 @@ def test_short_histories_fall_back_and_stay_finite() -> None:
     torch.testing.assert_close(priors[:, PRIORS.index("seasonal_naive")], priors[:, PRIORS.index("naive")])
     for history in (np.zeros(30), np.array([1.0, 2.0])):
         window = normalise_window(pad_histories([history], 24), torch.tensor([4]), 24)
-        priors, errors = candidate_forecasts(window, 6, backtest_steps=4)
+        priors, errors = candidate_forecasts(window, 6, backtest_origins=4)
         assert bool(torch.isfinite(priors).all()) and bool(torch.isfinite(errors).all())
     assert float(backtest_errors(window, 4).abs().sum()) == 0.0
     with pytest.raises(ValueError, match="finite last value"):

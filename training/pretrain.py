@@ -39,11 +39,15 @@ RUN_ID_FILE = "mlflow_run_id"
 # Normalised targets beyond this many mean absolute steps from the level (a flat context
 # before a jump, an intermittent series waking up) are clipped so one window cannot swamp a batch.
 TARGET_CLIP = 50.0
+# a window's errors count in units of its seasonal step (MASE's), at least this share of its
+# mean absolute step, so a window whose seasons repeat almost exactly cannot swamp a batch
+MIN_SEASONAL_STEP = 0.2
 
 
 class PretrainModule(L.LightningModule):
-    """L1 loss in each window's normalised space (a per-window MASE) over the targets a window
-    has, AdamW with cosine decay over `schedule_epochs`."""
+    """L1 loss in each window's normalised space over the targets a window has - divided by the
+    window's seasonal step with `seasonal_loss` (a per-window MASE, what the benchmark scores),
+    else by its mean absolute step - AdamW with cosine decay over `schedule_epochs`."""
 
     def __init__(
         self,
@@ -52,6 +56,7 @@ class PretrainModule(L.LightningModule):
         weight_decay: float = 1e-4,
         schedule_epochs: int = 20,
         seed: int = 0,
+        seasonal_loss: bool = True,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(
@@ -61,9 +66,11 @@ class PretrainModule(L.LightningModule):
                 "weight_decay": weight_decay,
                 "schedule_epochs": schedule_epochs,
                 "seed": seed,
+                "seasonal_loss": seasonal_loss,
             }
         )
         self.network = network
+        self.seasonal_loss = seasonal_loss
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.schedule_epochs = schedule_epochs
@@ -82,6 +89,8 @@ class PretrainModule(L.LightningModule):
         normalised_target = window.normalise(target).clamp(-TARGET_CLIP, TARGET_CLIP)
         present = torch.isfinite(normalised_target)
         errors = torch.where(present, (self.network(window) - normalised_target).abs(), 0.0)
+        if self.seasonal_loss:
+            errors = errors / window.seasonal_step().clamp_min(MIN_SEASONAL_STEP)
         return errors.sum() / present.sum().clamp_min(1)
 
     def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
@@ -103,13 +112,15 @@ class PretrainModule(L.LightningModule):
 @torch.no_grad()
 def validation_calibration(network: BaseNetwork, data: CorpusDataModule) -> Calibration:
     """Conformity scores of the held-out corpus series' validation windows: |error| in each
-    window's normalised space (the base's intervals are that quantile times a new window's
-    scale), NaN where a window ran past its series' end."""
+    window's normalised space divided by its spread (`BaseNetwork.forecast_and_spread`; the
+    base's intervals are that quantile times a new window's scale and spread), NaN where a
+    window ran past its series' end."""
     network.eval()
     rows = []
     for history, target, season, _ in data.val_dataloader():
         window = normalise_window(history, season, network.config.context_length)
-        rows.append((network(window) - window.normalise(target)).abs())
+        forecast, spread = network.forecast_and_spread(window)
+        rows.append((forecast - window.normalise(target)).abs() / spread)
     return Calibration(torch.cat(rows))
 
 
@@ -174,6 +185,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seasonal-loss",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="errors in units of each window's seasonal step (MASE's scale) instead of its mean absolute step",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--shard-log", type=Path, help="write each rank's windows and final weights here")
@@ -215,7 +232,12 @@ def pretrain(args: argparse.Namespace) -> Path:
     L.seed_everything(args.seed, workers=True, verbose=False)
     network = BaseNetwork(args.config)
     module = PretrainModule(
-        network, args.learning_rate, args.weight_decay, args.schedule_epochs or args.max_epochs, args.seed
+        network,
+        args.learning_rate,
+        args.weight_decay,
+        args.schedule_epochs or args.max_epochs,
+        args.seed,
+        args.seasonal_loss,
     )
     data = CorpusDataModule(
         args.corpus, args.config, args.batch_size, args.windows_per_epoch, args.val_windows, seed=args.seed

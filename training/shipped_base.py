@@ -19,7 +19,7 @@ from mlflow.types.schema import AnyType, Array, ColSpec, DataType, ParamSchema, 
 
 from models.artifact import BASE_MODEL, CHAMPION_ALIAS, PYFUNC_ARTIFACT
 from models.base_artifact import SHIPPED_BASE, BaseArtifact
-from training.tracking import MODELS_PACKAGE, PYFUNC_ENTRY, configure_tracking, pip_requirements
+from training.tracking import PYFUNC_ENTRY, configure_tracking, models_code, pip_requirements
 
 # what `mlflow models serve` shows as the input example: the first year of the airline passengers
 EXAMPLE_HISTORY = [112.0, 118.0, 132.0, 129.0, 121.0, 135.0, 148.0, 148.0, 136.0, 119.0, 104.0, 118.0]
@@ -45,7 +45,11 @@ def register_base(tracking_uri: str | None = None, folder: Path = SHIPPED_BASE) 
     if client.search_registered_models(filter_string=f"name = '{BASE_MODEL}'"):
         return None
     artifact = BaseArtifact.load(folder)
-    with mlflow.start_run(run_name="register-base"), tempfile.TemporaryDirectory() as scratch:
+    with (
+        mlflow.start_run(run_name="register-base"),
+        tempfile.TemporaryDirectory() as scratch,
+        models_code() as code,
+    ):
         mlflow.set_tags({"job": "register-base", "cell": artifact.config.cell})
         mlflow.log_params(artifact.config.to_dict())
         mlflow.log_dict(artifact.facts, "base_facts.json")
@@ -53,7 +57,7 @@ def register_base(tracking_uri: str | None = None, folder: Path = SHIPPED_BASE) 
             name="model",
             python_model=str(PYFUNC_ENTRY),
             artifacts={PYFUNC_ARTIFACT: str(artifact.save(Path(scratch) / PYFUNC_ARTIFACT))},
-            code_paths=[str(MODELS_PACKAGE)],
+            code_paths=[code],
             signature=base_signature(artifact.config.horizon),
             input_example=pd.DataFrame({"history": [EXAMPLE_HISTORY]}),
             registered_model_name=BASE_MODEL,

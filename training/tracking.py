@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -120,21 +121,32 @@ def _flat_metrics(backtests: dict[int, Backtest]) -> dict[str, float]:
     return {key: value for key, value in flat.items() if np.isfinite(value)}
 
 
+@contextmanager
+def models_code() -> Iterator[str]:
+    """The `models` package as a pyfunc model's code, without the shipped base's weights
+    (models/base/): a logged base carries its weights as its artifact, and no other model needs them."""
+    with tempfile.TemporaryDirectory() as scratch:
+        target = Path(scratch) / MODELS_PACKAGE.name
+        shutil.copytree(MODELS_PACKAGE, target, ignore=shutil.ignore_patterns("base", "__pycache__"))
+        yield str(target)
+
+
 def log_and_register(artifact: ForecasterArtifact, artifact_dir: Path, name: str, val_score: float) -> str:
     """Log the pyfunc model in the active run and register it; returns the new version."""
     metadata = artifact.metadata
     tail = metadata.tail or next(iter(metadata.series.values()))["tail"]
     example = pd.DataFrame({"history": [tail[-artifact.min_history :]]})
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=str(PYFUNC_ENTRY),
-        artifacts={PYFUNC_ARTIFACT: str(artifact_dir)},
-        code_paths=[str(MODELS_PACKAGE)],
-        signature=pyfunc_signature(artifact.config.horizon),
-        input_example=example,
-        registered_model_name=name,
-        pip_requirements=pip_requirements(),
-    )
+    with models_code() as code:
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PYFUNC_ENTRY),
+            artifacts={PYFUNC_ARTIFACT: str(artifact_dir)},
+            code_paths=[code],
+            signature=pyfunc_signature(artifact.config.horizon),
+            input_example=example,
+            registered_model_name=name,
+            pip_requirements=pip_requirements(),
+        )
     version = str(info.registered_model_version)
     client = MlflowClient()
     client.set_model_version_tag(name, version, SCORE_TAG, f"{val_score:.6g}")

@@ -1,0 +1,42 @@
+"""Season detection for histories sent without a season (the shipped base's requests)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.seasonality import detect_season, detect_seasons
+
+
+def seasonal(period: int, length: int, seed: int, noise: float = 0.3) -> list[float]:
+    rng = np.random.default_rng(seed)
+    steps = np.arange(length)
+    return list(10.0 + 0.02 * steps + np.sin(2 * np.pi * steps / period) + rng.normal(0.0, noise, length))
+
+
+@pytest.mark.parametrize("period", [4, 7, 12, 24])
+def test_a_clear_season_is_found(period: int) -> None:
+    assert detect_season(seasonal(period, 12 * period, seed=period, noise=0.05)) == period
+
+
+def test_noise_trends_and_short_histories_have_no_season() -> None:
+    rng = np.random.default_rng(0)
+    assert detect_season(list(rng.normal(size=300))) == 1
+    assert detect_season(list(np.arange(100.0))) == 1  # a line: every difference is equal
+    assert detect_season(list(np.full(50, 3.0))) == 1
+    # two and a half cycles are too few to tell a season of 12 from chance
+    assert detect_season(seasonal(12, 30, seed=1, noise=0.0)) == 1
+    assert detect_season([1.0, 2.0]) == 1 and detect_season([]) == 1
+    assert detect_season([1.0, float("nan"), *seasonal(4, 40, seed=2)]) == 1
+
+
+def test_a_period_is_not_mistaken_for_its_multiples() -> None:
+    """Monthly data correlate at lags 24 and 48 about as much as at 12: 12 must win."""
+    found = detect_seasons([seasonal(12, 200, seed) for seed in range(300)])
+    assert found.count(12) >= 0.98 * len(found)
+
+
+def test_a_batch_gives_what_each_history_gives_alone() -> None:
+    histories = [seasonal(12, 200, 1), seasonal(7, 60, 2), list(np.arange(10.0)), seasonal(4, 13, 3)]
+    assert detect_seasons(histories) == [detect_season(history) for history in histories]
+    assert detect_seasons([]) == []
