@@ -64,6 +64,8 @@ format: install
 
 benchmark: install
 	$(PY) -m benchmarks.accuracy
+	$(PY) -m benchmarks.zero_shot
+	$(PY) -m benchmarks.zero_shot --data-dir benchmarks/data/holdout --output-name zero_shot_holdout
 
 bench-serve: install
 	$(PY) -m benchmarks.serving
@@ -76,10 +78,14 @@ reliability: install
 corpus: install
 	$(PY) -m training.corpus $(ARGS)
 
-## pretrain the global base network on the corpus (`make corpus` first): weights and config into
-## models/base/, checkpoints in .cache/pretrain/checkpoints (a rerun resumes from them), the run in MLflow
-## (make pretrain ARGS="--max-minutes 90 --devices 2"; python -m training.pretrain --help)
-pretrain: install
+CORPUS_FILE = .cache/corpus/corpus.npz
+$(CORPUS_FILE):
+	$(MAKE) corpus
+
+## pretrain the global base network on the corpus (built first when missing): weights, config and
+## calibration into models/base/, checkpoints in .cache/pretrain/checkpoints (a rerun resumes from
+## them), the run in MLflow (make pretrain ARGS="--devices 2"; python -m training.pretrain --help)
+pretrain: install $(CORPUS_FILE)
 	$(PY) -m training.pretrain $(ARGS)
 
 clean:
