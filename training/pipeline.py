@@ -23,14 +23,17 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
 
 from models.artifact import MAX_HORIZON_MULTIPLE, ArtifactMetadata, ForecasterArtifact, StoredSeries
+from models.base_artifact import BaseArtifact
 from models.calibration import WINDOWS_FOR_95, Calibration
 from models.scaling import WindowScaler
 from training import tracking
-from training.backtest import Backtest, mase_scale, mean_backtest, run_backtest
+from training.backtest import Artifact, Backtest, mase_scale, mean_backtest, run_backtest
+from training.baselines import Baselines
 from training.calibrate import validation_scores
 from training.config import TrainConfig, load_panel
 from training.config import load_series as load_series  # re-exported: benchmarks and tests import it here
 from training.data import DataError, SeriesData
+from training.finetune import BaseCandidate
 from training.fit import fit_network, new_network
 from training.initialise import SkipStart, choose_transform, fit_scaler
 from training.windows import Pair, WindowDataModule, normalised
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class TrainResult:
     name: str
+    # the cell of a local model, or "zero-shot" / "fine-tuned" (TrainConfig.label)
     cell: str
     run_id: str
     version: str | None
@@ -49,7 +53,8 @@ class TrainResult:
     # per horizon; for a panel the mean over its series (each one's in `series_backtests`)
     backtests: dict[int, Backtest]
     series_backtests: dict[str, dict[int, Backtest]]
-    artifact: ForecasterArtifact
+    # the registered model
+    artifact: Artifact
     seconds: float
 
 
@@ -93,12 +98,7 @@ def fit_artifact(
         network = new_network(config, network_config, _skip(config, start, scaler, full))
         epochs = max(best_epoch, config.min_epochs, 1)
         fit_network(network, scaler, full, config, None, progress, epochs)
-    lookback = scaler.lookback(config.context_length)
-    metadata = (
-        _series_metadata(panel[0], config, lookback)
-        if config.id_column is None
-        else _panel_metadata(panel, config, lookback)
-    )
+    metadata = series_metadata(panel, config, scaler.lookback(config.context_length), config.horizon)
     metadata.val_mase = val_mase
     metadata.calibration_windows = calibration.windows
     metadata.epochs = best_epoch
@@ -163,11 +163,23 @@ def _datamodule(
     )
 
 
-def _series_metadata(series: SeriesData, config: TrainConfig, lookback: int) -> ArtifactMetadata:
+def series_metadata(
+    panel: list[SeriesData], config: TrainConfig, lookback: int, trained_horizon: int
+) -> ArtifactMetadata:
+    """What a model of these series stores about them: the latest `lookback` values of each and
+    the timestamps a forecast of up to MAX_HORIZON_MULTIPLE x `trained_horizon` steps carries."""
+    if config.id_column is None:
+        return _series_metadata(panel[0], config, lookback, trained_horizon)
+    return _panel_metadata(panel, config, lookback)
+
+
+def _series_metadata(
+    series: SeriesData, config: TrainConfig, lookback: int, trained_horizon: int
+) -> ArtifactMetadata:
     future: list[str] = []
     if series.freq:
         steps = pd.date_range(
-            series.timestamps[-1], periods=config.horizon * MAX_HORIZON_MULTIPLE + 1, freq=series.freq
+            series.timestamps[-1], periods=trained_horizon * MAX_HORIZON_MULTIPLE + 1, freq=series.freq
         )
         future = [stamp.isoformat() for stamp in steps[1:]]
     return ArtifactMetadata(
@@ -199,7 +211,7 @@ def _panel_metadata(panel: list[SeriesData], config: TrainConfig, lookback: int)
     )
 
 
-def backtest(artifact: ForecasterArtifact, config: TrainConfig, values: np.ndarray) -> dict[int, Backtest]:
+def backtest(artifact: Artifact, config: TrainConfig, values: np.ndarray) -> dict[int, Backtest]:
     """The rolling-origin backtest of ../shared/BENCHMARK.md at the trained horizon and at h = 1."""
     backtests = {
         config.horizon: run_backtest(
@@ -212,7 +224,7 @@ def backtest(artifact: ForecasterArtifact, config: TrainConfig, values: np.ndarr
 
 
 def backtest_panel(
-    artifact: ForecasterArtifact, config: TrainConfig, panel: list[SeriesData]
+    artifact: Artifact, config: TrainConfig, panel: list[SeriesData]
 ) -> tuple[dict[int, Backtest], dict[str, dict[int, Backtest]]]:
     """`backtest` on every series, and per horizon their mean, which the artifact records."""
     per_series = {one.name: backtest(artifact, config, one.values) for one in panel}
@@ -236,9 +248,11 @@ def train(
     progress: bool | Callback = True,
     register: bool = True,
     series: SeriesData | Sequence[SeriesData] | None = None,
+    baselines: Baselines | None = None,
 ) -> TrainResult:
-    """Load -> resolve -> fit -> backtest -> log -> register one model; `series` (one, or a
-    panel's list) saves re-reading `config.data` when the caller has loaded it already."""
+    """Load -> resolve -> fit -> backtest -> log -> register one candidate; `series` (one, or a
+    panel's list) saves re-reading `config.data` when the caller has loaded it already;
+    `baselines` (the statistical baselines' validation MASE) are logged next to its own."""
     started = time.perf_counter()
     if series is None:
         panel = load_panel(config)
@@ -249,23 +263,53 @@ def train(
         # the log scale is chosen on the training part, but the served model must take the
         # stored series as its history: one that turns non-positive later cannot be logged
         config = replace(config, transform="none")
-    with tracking.training_run(config, tracking_uri) as logger:
-        artifact = fit_artifact(config, panel, logger, progress)
+    base = None if config.candidate == "local" else BaseArtifact.load(config.base_path)
+    with tracking.training_run(config, tracking_uri, base) as logger:
+        if base is None:
+            artifact = served = fit_artifact(config, panel, logger, progress)
+            provenance, seconds = _local_provenance(config, artifact), {}
+        else:
+            candidate = BaseCandidate(config, [one.values for one in panel], base)
+            metadata = series_metadata(panel, config, base.lookback, base.config.horizon)
+            metadata.train_config = config.to_dict()
+            scales = [_training_scale(config, one) for one in panel]
+            artifact = candidate.held_out(metadata, scales, logger, progress)
         backtests, series_backtests = backtest_panel(artifact, config, panel)
-        title = f"{config.name} ({config.cell})"
+        if base is not None:
+            served = candidate.served(artifact, progress)
+            provenance, seconds = candidate.provenance, candidate.seconds
         tracking.log_results(
-            artifact, backtests, series_backtests, panel, title, time.perf_counter() - started
+            artifact,
+            backtests,
+            series_backtests,
+            panel,
+            f"{config.name} ({config.label})",
+            time.perf_counter() - started,
         )
-        version, champion = tracking.register(artifact, config.name) if register else (None, None)
+        tracking.log_provenance(provenance, seconds)
+        if baselines is not None:
+            tracking.log_baselines(baselines)
+        version, champion = tracking.register(served, config.name, config.label) if register else (None, None)
     return TrainResult(
         name=config.name,
-        cell=config.cell,
+        cell=config.label,
         run_id=logger.run_id,
         version=version,
         champion=champion,
         val_mase=artifact.metadata.val_mase,
         backtests=backtests,
         series_backtests=series_backtests,
-        artifact=artifact,
+        artifact=served,
         seconds=time.perf_counter() - started,
     )
+
+
+def _local_provenance(config: TrainConfig, artifact: ForecasterArtifact) -> dict[str, str]:
+    fit = "fitted on the training part, early-stopped on the validation part"
+    refit = f"refitted on the training and validation parts for {artifact.metadata.epochs} epochs"
+    return {
+        "val_mase_from": fit,
+        "calibration_from": "the validation errors of the fit val_mase comes from",
+        "test_metrics_from": refit if config.refit else fit,
+        "served_from": refit if config.refit else fit,
+    }
