@@ -57,7 +57,7 @@ def candidates_store(
     tracking_uri = f"sqlite:///{store_dir / 'mlflow.db'}"
     done = run_cli(
         "--csv", "sales.csv", "--name", "sales", "--cell", "gru", "--horizon", "6", "--base", str(tiny_base),
-        "--no-progress", "--tracking-uri", tracking_uri, *FINE_TUNE_CLI, cwd=store_dir,
+        "--no-progress", "--jobs", "2", "--tracking-uri", tracking_uri, *FINE_TUNE_CLI, cwd=store_dir,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return tracking_uri, values, done.stdout
