@@ -25,7 +25,7 @@ from training.baselines import BASELINES, MAX_SEASON, validation_baselines
 from training.config import TrainConfig
 from training.data import SeriesData
 from training.finetune import FINE_TUNED, BaseCandidate, training_windows
-from training.pipeline import series_metadata
+from training.pipeline import backtest, fit_artifact, load_series, series_metadata, train
 
 TINY_BASE = BaseConfig(context_length=24, horizon=6, hidden_size=8, num_layers=1)
 FINE_TUNE_CLI = [
@@ -213,3 +213,23 @@ def test_a_baseline_that_cannot_run_is_reported_missing(make_series):
 def test_a_base_folder_without_a_base_is_refused_before_training(tmp_path):
     done = run_cli("--csv", "unused.csv", "--name", "sales", "--base", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2 and "holds no base artifact" in done.stderr
+
+
+def test_the_local_model_is_refit_through_the_last_point(tmp_path, make_series, make_frame, write_csv, tiny):
+    path = write_csv(make_frame(make_series(80)))
+    config = TrainConfig(name="local", data=str(path), horizon=6, **tiny)
+    result = train(config, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", progress=False, register=False)
+    series = load_series(config)
+    resolved = config.resolve(series)
+    held_out = fit_artifact(resolved, series)
+    # the backtest scored the held-out fit; the served network is another, trained on every point
+    assert backtest(held_out, resolved, series.values)[6].metrics == result.backtests[6].metrics
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(
+            result.artifact.network.state_dict().values(), held_out.network.state_dict().values(), strict=True
+        )
+    )
+    assert result.artifact.metadata.tail[-1] == pytest.approx(series.values[-1])
+    tags = _client(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(result.run_id).data.tags
+    assert tags["served_from"].startswith("refitted on every point")

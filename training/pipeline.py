@@ -3,7 +3,12 @@ backtest -> log -> register. Each step lives in the module named for it.
 
 The test part (the last `test_size` points) is cut off before anything is fitted: the
 scaler sees the train part, early stopping and calibration see the validation part, and
-only the backtest touches the test part, with the fitted model and no retraining.
+the backtest scores the held-out fit on the test part. Only then is the served model refit
+through the last point (same seed, the epoch count validation chose); the run's tags say
+which fit each number comes from.
+
+A candidate started from the base network (zero-shot or fine-tuned, `training.finetune`)
+goes through the same steps and is scored on the same windows.
 
 A panel (a file with an id column) trains ONE model through the same story: every step takes
 the list of series where a single series is a list of one, each series is split by its own
@@ -64,7 +69,19 @@ def fit_artifact(
     logger: MLFlowLogger | None = None,
     progress: bool | Callback = False,
 ) -> ForecasterArtifact:
-    """Train on everything before the test part of one series, or of each series of a panel.
+    """Train on everything before the test part of one series, or of each series of a panel
+    (`_fit_local`): the held-out fit the backtest scores."""
+    return _fit_local(config, series, logger, progress)[0]
+
+
+def _fit_local(
+    config: TrainConfig,
+    series: SeriesData | Sequence[SeriesData],
+    logger: MLFlowLogger | None = None,
+    progress: bool | Callback = False,
+) -> tuple[ForecasterArtifact, SkipStart | None]:
+    """Train on everything before the test part of one series, or of each series of a panel;
+    returns the artifact and the transform and ridge skip it started from.
 
     Phase 1 trains on the train part with early stopping on the validation part; its
     validation errors give the validation score and the calibration scores, to which the
@@ -105,7 +122,26 @@ def fit_artifact(
     if start is not None:
         metadata.ridge = asdict(start.skip)
         metadata.transform_cv_mae = start.transform_errors
-    return ForecasterArtifact(network_config, scaler, network.eval(), calibration, metadata)
+    return ForecasterArtifact(network_config, scaler, network.eval(), calibration, metadata), start
+
+
+def refit_through_end(
+    held_out: ForecasterArtifact,
+    start: SkipStart | None,
+    config: TrainConfig,
+    panel: list[SeriesData],
+    progress: bool | Callback = False,
+) -> ForecasterArtifact:
+    """The local model that is served: retrained from the same seed on every point of each
+    series (test part included, after the backtest has scored `held_out`) for the epoch count
+    validation chose, with the held-out fit's scaler, ridge penalty and calibration."""
+    full = _datamodule(config, held_out.scaler, [one.values for one in panel], 0)
+    network = new_network(config, held_out.config, _skip(config, start, held_out.scaler, full))
+    epochs = max(held_out.metadata.epochs or 0, config.min_epochs, 1)
+    fit_network(network, held_out.scaler, full, config, None, progress, epochs)
+    return ForecasterArtifact(
+        held_out.config, held_out.scaler, network.eval(), held_out.calibration, held_out.metadata
+    )
 
 
 def _training_scale(config: TrainConfig, series: SeriesData) -> float:
@@ -266,8 +302,7 @@ def train(
     base = None if config.candidate == "local" else BaseArtifact.load(config.base_path)
     with tracking.training_run(config, tracking_uri, base) as logger:
         if base is None:
-            artifact = served = fit_artifact(config, panel, logger, progress)
-            provenance, seconds = _local_provenance(config, artifact), {}
+            artifact, start = _fit_local(config, panel, logger, progress)
         else:
             candidate = BaseCandidate(config, [one.values for one in panel], base)
             metadata = series_metadata(panel, config, base.lookback, base.config.horizon)
@@ -275,7 +310,12 @@ def train(
             scales = [_training_scale(config, one) for one in panel]
             artifact = candidate.held_out(metadata, scales, logger, progress)
         backtests, series_backtests = backtest_panel(artifact, config, panel)
-        if base is not None:
+        if base is None:
+            refit_started = time.perf_counter()
+            served = refit_through_end(artifact, start, config, panel, progress) if config.refit else artifact
+            provenance = _local_provenance(config, artifact)
+            seconds = {"refit_served": time.perf_counter() - refit_started} if config.refit else {}
+        else:
             served = candidate.served(artifact, progress)
             provenance, seconds = candidate.provenance, candidate.seconds
         tracking.log_results(
@@ -306,10 +346,12 @@ def train(
 
 def _local_provenance(config: TrainConfig, artifact: ForecasterArtifact) -> dict[str, str]:
     fit = "fitted on the training part, early-stopped on the validation part"
-    refit = f"refitted on the training and validation parts for {artifact.metadata.epochs} epochs"
+    epochs = artifact.metadata.epochs
     return {
         "val_mase_from": fit,
         "calibration_from": "the validation errors of the fit val_mase comes from",
-        "test_metrics_from": refit if config.refit else fit,
-        "served_from": refit if config.refit else fit,
+        "test_metrics_from": f"refitted on the training and validation parts for {epochs} epochs"
+        if config.refit
+        else fit,
+        "served_from": f"refitted on every point for {epochs} epochs" if config.refit else fit,
     }
