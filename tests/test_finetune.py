@@ -5,6 +5,8 @@ that is registered was refit through the last point."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -34,6 +36,13 @@ FINE_TUNE_CLI = [
     "--finetune-patience=1",
 ]
 LENGTH = 96
+# what `mlflow.set_tracking_uri`, `set_registry_uri` and `set_experiment` write into os.environ
+MLFLOW_VARIABLES = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_ID",
+)
 
 
 @pytest.fixture(scope="module")
@@ -215,10 +224,30 @@ def test_a_base_folder_without_a_base_is_refused_before_training(tmp_path):
     assert done.returncode == 2 and "holds no base artifact" in done.stderr
 
 
-def test_the_local_model_is_refit_through_the_last_point(tmp_path, make_series, make_frame, write_csv, tiny):
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The test's directory as the working directory (an in-process run puts its artifacts under
+    ./mlruns); MLflow's global URIs and the variables it mirrors them into are restored after,
+    so later tests' fluent calls and `mlflow models serve` subprocesses are not pointed here."""
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    saved = {variable: os.environ.get(variable) for variable in MLFLOW_VARIABLES}
+    monkeypatch.chdir(tmp_path)
+    for variable in MLFLOW_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    yield tmp_path
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
+    for variable, value in saved.items():
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value
+
+
+def test_the_local_model_is_refit_through_the_last_point(in_tmp, make_series, make_frame, write_csv, tiny):
     path = write_csv(make_frame(make_series(80)))
     config = TrainConfig(name="local", data=str(path), horizon=6, **tiny)
-    result = train(config, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", progress=False, register=False)
+    result = train(config, tracking_uri=f"sqlite:///{in_tmp / 'mlflow.db'}", progress=False, register=False)
     series = load_series(config)
     resolved = config.resolve(series)
     held_out = fit_artifact(resolved, series)
@@ -231,5 +260,5 @@ def test_the_local_model_is_refit_through_the_last_point(tmp_path, make_series, 
         )
     )
     assert result.artifact.metadata.tail[-1] == pytest.approx(series.values[-1])
-    tags = _client(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(result.run_id).data.tags
+    tags = _client(f"sqlite:///{in_tmp / 'mlflow.db'}").get_run(result.run_id).data.tags
     assert tags["served_from"].startswith("refitted on every point")
