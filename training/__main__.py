@@ -243,9 +243,9 @@ def score_baselines(configs: list[TrainConfig], series: list[SeriesData] | None)
             raise TrainingError(f"{config.name}: {error}") from error
         result = validation_baselines([one.values for one in panel], resolved)
         scored[config.name] = result
-        found = "  ".join(f"{name} {value:.3f}" for name, value in result.val_mase.items())
-        missing = "  ".join(f"{name} missing" for name in result.missing)
-        print(f"{config.name}: validation MASE of the baselines: {found}  {missing}".rstrip(), flush=True)
+        scores = [f"{name} {value:.3f}" for name, value in result.val_mase.items()]
+        scores += [f"{name} missing ({reason})" for name, reason in result.missing.items()]
+        print(f"{config.name}: validation MASE of the baselines: {', '.join(scores)}", flush=True)
     return scored
 
 

@@ -87,7 +87,8 @@ def _fit_local(
     validation errors give the validation score and the calibration scores, to which the
     ridge skip's held-out scores on the older rolling-origin folds are added. With
     `config.refit`, phase 2 retrains from the same seed on train + validation for the
-    number of epochs phase 1 found best, and that network is served.
+    number of epochs phase 1 found best: the network the backtest scores (and that
+    `refit_through_end` retrains on every point to serve).
     """
     panel = [series] if isinstance(series, SeriesData) else list(series)
     fitted = [one.values[: len(one) - config.test_size] for one in panel]
