@@ -9,10 +9,10 @@ PORT ?= 8000
 # models trained side by side (one process and one core each; the LSTM and GRU of a series are independent)
 JOBS ?= 2
 
-# make train [SERIES=price] [CELL=gru] | make train DATA=path.csv NAME=name [ID=store] [FREQ=D] [SEASON=7] [HORIZON=7] [CELL=lstm] [FILL=ffill] [JOBS=1]
+# make train [SERIES=price] [CELL=gru] | make train DATA=path.csv NAME=name [ID=store] [FREQ=D] [SEASON=7] [HORIZON=7] [CELL=lstm] [FILL=ffill] [JOBS=1] [FROM_SCRATCH=1]
 TRAIN_ARGS := $(if $(DATA),--csv "$(DATA)" --name "$(NAME)") $(if $(ID),--id-column "$(ID)") $(if $(SERIES),--series $(SERIES)) \
 	$(if $(CELL),--cell $(CELL)) $(if $(FREQ),--freq $(FREQ)) $(if $(SEASON),--season $(SEASON)) \
-	$(if $(FILL),--fill $(FILL)) \
+	$(if $(FILL),--fill $(FILL)) $(if $(FROM_SCRATCH),--from-scratch) \
 	$(if $(HORIZON),--horizon $(HORIZON)) $(if $(EPOCHS),--max-epochs $(EPOCHS)) --jobs $(JOBS) $(ARGS)
 
 .PHONY: install run train serve mlflow-serve mlflow-ui test lint format benchmark bench-serve reliability corpus pretrain clean
@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PY) -m pip install --quiet -e '.[dev,bench,corpus]'
+	$(PY) -m pip install --quiet -e '.[train,dev,bench,corpus]'
 	touch $@
 
 ## the main job: install, train the built-in models if none is registered, then serve

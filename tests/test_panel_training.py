@@ -66,7 +66,7 @@ def panel_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, pd
     frame.to_csv(store_dir / "stores.csv", index=False)
     tracking_uri = f"sqlite:///{store_dir / 'mlflow.db'}"
     done = run_cli(
-        "--csv", "stores.csv", "--name", "stores", "--cell", "lstm", "--no-progress",
+        "--csv", "stores.csv", "--name", "stores", "--cell", "lstm", "--no-progress", "--from-scratch",
         "--tracking-uri", tracking_uri, *TINY_CLI, cwd=store_dir,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

@@ -307,7 +307,7 @@ def test_cli_trains_a_user_csv(scratch_store, make_series, make_frame, write_csv
     argv = [
         "--csv", str(path), "--name", "cli-series", "--cell", "gru", "--horizon", "6",
         "--hidden-size", "8", "--num-layers", "1", "--ensemble-size", "1", "--max-epochs", "2",
-        "--windows-per-epoch", "64", "--batch-size", "32", "--no-progress",
+        "--windows-per-epoch", "64", "--batch-size", "32", "--no-progress", "--from-scratch",
         "--tracking-uri", scratch_store,
     ]  # fmt: skip
     assert main(argv) == 2
@@ -406,7 +406,18 @@ def test_cli_trains_side_by_side_with_the_metrics_of_a_sequential_run(
     tiny[cells : cells + 1] = ["lstm", "gru"]
     stores = {jobs: f"sqlite:///{scratch_dir / f'jobs{jobs}.db'}" for jobs in (1, 2)}
     argv = {
-        jobs: ["--csv", str(path), "--name", "sided", "--tracking-uri", store, "--jobs", str(jobs), *tiny]
+        jobs: [
+            "--csv",
+            str(path),
+            "--name",
+            "sided",
+            "--tracking-uri",
+            store,
+            "--jobs",
+            str(jobs),
+            "--from-scratch",
+            *tiny,
+        ]
         for jobs, store in stores.items()
     }
     assert main(argv[1]) == 0

@@ -4,11 +4,18 @@ python -m training                                   # LSTM + GRU for every buil
 python -m training --series price --cell gru
 python -m training --csv sales.csv --name sales [--freq D] [--season 7] [--horizon 14]
 python -m training --csv stores.csv --name stores [--id-column store]   # ONE model over every series
+
+Every series gets these candidates, each an MLflow run and a registered version: a local
+network per cell trained from scratch, and, from the shipped base network (models/base/),
+the zero-shot base and the base fine-tuned on the series. `champion` goes to the lowest
+validation MASE among them; AutoETS / AutoTheta / AutoARIMA are scored on the same validation
+windows and logged in every run. --from-scratch trains the local networks only.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 import types
@@ -19,12 +26,15 @@ from typing import TYPE_CHECKING
 
 from models.artifact import BASE_MODEL, CHAMPION_ALIAS, tracking_uri_or_default
 from models.base_artifact import SHIPPED_BASE, is_base_artifact
+from models.base_network import CONFIG_FILE
 from models.network import CELLS, HEADS, NetworkSettings
 from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_panel, with_id_column
 from training.console import configure_output
+from training.data import SeriesData
 from training.series import FILL_METHODS
 
 if TYPE_CHECKING:
+    from training.baselines import Baselines
     from training.pipeline import TrainResult
 
 # Options that set a TrainConfig field of the same name: every network setting, and these.
@@ -41,6 +51,9 @@ TRAINING_OPTIONS = (
     "test_size",
     "val_size",
     "seed",
+    "finetune_max_epochs",
+    "finetune_patience",
+    "finetune_learning_rate",
 )
 # `--cell` takes several values (one model each): not a plain field option
 OVERRIDES = tuple(f.name for f in fields(NetworkSettings) if f.name != "cell") + TRAINING_OPTIONS
@@ -87,6 +100,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     run.add_argument(
         "--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
     )
+    run.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="train local networks only: no zero-shot or fine-tuned candidate from the base, no baselines",
+    )
+    run.add_argument(
+        "--base",
+        help=f"base artifact the zero-shot and fine-tuned candidates start from (default: {SHIPPED_BASE})",
+    )
     run.add_argument("--if-missing", action="store_true", help="skip series that already have a champion")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument(
@@ -102,6 +124,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--csv needs --name (the registered model name)")
     if args.csv and args.series:
         parser.error("use either --csv or --series")
+    if args.base and args.from_scratch:
+        parser.error("--base is for the candidates started from the base; --from-scratch trains none")
+    if args.base and not is_base_artifact(args.base):
+        parser.error(f"--base {args.base} holds no base artifact ({CONFIG_FILE} missing)")
     return args
 
 
@@ -150,6 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if not args.from_scratch:
+        if is_base_artifact(args.base or SHIPPED_BASE):
+            configs = with_base_candidates(configs, args.base)
+        else:
+            print(
+                f"no base network in {SHIPPED_BASE} (`make pretrain` builds it): training local models only",
+                file=sys.stderr,
+            )
     if args.if_missing:
         trained = champions(args.tracking_uri)
         register_shipped_base(args.tracking_uri, trained)
@@ -164,17 +198,57 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results: list[TrainResult] = []
     try:
+        baselines = score_baselines(configs, series)
         if args.jobs > 1 and len(configs) > 1:
-            results = train_side_by_side(configs, args.jobs, args.tracking_uri, not args.no_progress, series)
+            results = train_side_by_side(
+                configs, args.jobs, args.tracking_uri, not args.no_progress, series, baselines
+            )
         else:
             for config in configs:
-                print(f"== training {config.name} ({config.cell})", flush=True)
-                results.append(train_one(config, args.tracking_uri, not args.no_progress, series))
+                print(f"== training {config.name} ({config.label})", flush=True)
+                results.append(
+                    train_one(
+                        config, args.tracking_uri, not args.no_progress, series, baselines.get(config.name)
+                    )
+                )
     except TrainingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print_summary(results, time.perf_counter() - started)
     return 0
+
+
+def with_base_candidates(configs: list[TrainConfig], base: str | None) -> list[TrainConfig]:
+    """After each series' local candidates, its zero-shot and fine-tuned ones."""
+    candidates: list[TrainConfig] = []
+    for _, group in itertools.groupby(configs, key=lambda config: config.name):
+        local = list(group)
+        candidates += local
+        candidates += [replace(local[0], candidate=kind, base=base) for kind in ("zero-shot", "fine-tuned")]
+    return candidates
+
+
+def score_baselines(configs: list[TrainConfig], series: list[SeriesData] | None) -> dict[str, Baselines]:
+    """The statistical baselines' validation MASE of every series that has a candidate from the
+    base (`series`: the user file's, already read), by series name; printed as they come."""
+    from training.baselines import validation_baselines
+    from training.jobs import TrainingError
+
+    scored: dict[str, Baselines] = {}
+    for config in configs:
+        if config.candidate == "local" or config.name in scored:
+            continue
+        try:
+            panel = series if series is not None else load_panel(config)
+            resolved = config.resolve_panel(panel)
+        except (ValueError, OSError) as error:
+            raise TrainingError(f"{config.name}: {error}") from error
+        result = validation_baselines([one.values for one in panel], resolved)
+        scored[config.name] = result
+        scores = [f"{name} {value:.3f}" for name, value in result.val_mase.items()]
+        scores += [f"{name} missing ({reason})" for name, reason in result.missing.items()]
+        print(f"{config.name}: validation MASE of the baselines: {', '.join(scores)}", flush=True)
+    return scored
 
 
 def champions(tracking_uri: str | None) -> set[str]:
@@ -218,7 +292,7 @@ def print_summary(results: list[TrainResult], seconds: float) -> None:
     champions = {result.name: champion_version(result.name) for result in results if result.version}
     width = max([len(result.name) for result in results] + [10]) + 2
     print(
-        f"\n{'series':<{width}}{'cell':<10}{'version':<9}{'champion':<10}{'val MASE':>9}  test MASE (model / snaive)  seconds"
+        f"\n{'series':<{width}}{'candidate':<12}{'version':<9}{'champion':<10}{'val MASE':>9}  test MASE (model / snaive)  seconds"
     )
     for result in results:
         tests = "  ".join(
@@ -226,7 +300,7 @@ def print_summary(results: list[TrainResult], seconds: float) -> None:
             for h, bt in result.backtests.items()
         )
         print(
-            f"{result.name:<{width}}{result.cell:<10}{result.version or '-':<9}{champions.get(result.name) or '-':<10}"
+            f"{result.name:<{width}}{result.cell:<12}{result.version or '-':<9}{champions.get(result.name) or '-':<10}"
             f"{result.val_mase:>9.3f}  {tests}  {result.seconds:.1f}"
         )
     print(f"trained {len(results)} model(s) in {seconds:.1f} s")

@@ -19,6 +19,10 @@ import torch
 from utilsforecast.losses import mae, rmse, smape
 
 from models.artifact import ForecasterArtifact, interval_coverage
+from models.base_artifact import BaseArtifact
+
+# a model trained for the series (local) or started from the base network (zero-shot, fine-tuned)
+Artifact = ForecasterArtifact | BaseArtifact
 
 METRICS = ("mase", "mae", "rmse", "smape")
 LEVELS = (80, 95)
@@ -84,7 +88,7 @@ def score(actual: np.ndarray, forecasts: dict[str, np.ndarray], origins: np.ndar
 
 
 def run_backtest(
-    artifact: ForecasterArtifact,
+    artifact: Artifact,
     values: np.ndarray,
     test_size: int,
     horizon: int,
@@ -102,7 +106,11 @@ def run_backtest(
     histories = torch.as_tensor(
         np.stack([padded[o : o + artifact.lookback] for o in origins]), dtype=torch.float32
     )
-    prediction = artifact.predict(histories, horizon, levels)
+    if isinstance(artifact, BaseArtifact):
+        # the base network is told the series' season, as the service tells a fine-tuned model
+        prediction = artifact.predict(histories, horizon, levels, [season] * len(origins))
+    else:
+        prediction = artifact.predict(histories, horizon, levels)
     actual = np.stack([values[o : o + horizon] for o in origins])
     forecasts = {
         "model": prediction.point.double().numpy(),

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from models.artifact import MODEL_NAME_PATTERN
+from models.base_artifact import SHIPPED_BASE
 from models.network import ForecasterConfig, NetworkSettings
 from models.scaling import TRANSFORMS
 from training.data import DataError, SeriesData, load_csv
@@ -34,6 +35,7 @@ BUILTIN_ROOT = next(
 CONFIG_DIR = BUILTIN_ROOT / "configs"
 BUILTIN_SERIES = ("passengers", "price", "weather")
 DEFAULT_CELLS = ("lstm", "gru")
+CANDIDATES = ("local", "zero-shot", "fine-tuned")
 MIN_TRAIN_WINDOWS = 16
 LONG_SERIES_SEASONS = 50
 MAX_RECURRENT_STEPS = 24
@@ -87,9 +89,20 @@ class TrainConfig(NetworkSettings):
     min_windows_per_epoch: int = 1024
     seed: int = 42
     num_threads: int = 1
+    # what the run trains: "local" (a network of its own, from scratch), "zero-shot" (the base
+    # network as pretrained) or "fine-tuned" (the base network trained further on the series)
+    candidate: str = "local"
+    # the base artifact the zero-shot and fine-tuned candidates start from (None: models/base/)
+    base: str | None = None
+    # fine-tuning adjusts pretrained weights: fewer epochs and smaller steps than a fit from scratch
+    finetune_max_epochs: int = 20
+    finetune_patience: int = 3
+    finetune_learning_rate: float = 3e-4
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.candidate not in CANDIDATES:
+            raise DataError(f"candidate must be one of {CANDIDATES}, got {self.candidate!r}")
         if not re.fullmatch(MODEL_NAME_PATTERN, self.name) or len(self.name) > 200:
             raise DataError(
                 f"name {self.name!r} cannot be served: use letters, digits, '_', '.' or '-' "
@@ -125,6 +138,16 @@ class TrainConfig(NetworkSettings):
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def base_path(self) -> Path:
+        """The base artifact a zero-shot or fine-tuned candidate starts from."""
+        return Path(self.base) if self.base else SHIPPED_BASE
+
+    @property
+    def label(self) -> str:
+        """What tells this run's model from the series' other candidates: its cell, or how it uses the base."""
+        return self.cell if self.candidate == "local" else self.candidate
 
     def resolve(self, series: SeriesData) -> TrainConfig:
         """Fill every None from the series: horizon = one season, context = two, splits sized to fit.

@@ -1,4 +1,5 @@
-"""The Lightning side of a fit: a LightningModule around an injected network, and the Trainer.
+"""The Lightning side of a fit: a LightningModule around an injected network, and the Trainer
+(`train_module`, which fine-tuning the base network uses too).
 
 The module owns the loss and the optimiser only: L1 in the window-normalised space (a
 per-window MASE), AdamW, cosine learning-rate decay. Every ensemble member gets its own
@@ -90,15 +91,29 @@ def fit_network(
     progress: bool | Callback = False,
     epochs: int | None = None,
 ) -> int:
-    """Train `network` in place. epochs=None: early stopping on validation, the best
+    """Train `network` in place (`train_module`); returns the best epoch count, or `epochs`."""
+    max_epochs = epochs or config.max_epochs
+    module = ForecastModule(network, scaler, config.learning_rate, config.weight_decay, max_epochs)
+    return train_module(module, datamodule, config, max_epochs, config.patience, logger, progress, epochs)
+
+
+def train_module(
+    module: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    config: TrainConfig,
+    max_epochs: int,
+    patience: int,
+    logger: MLFlowLogger | None = None,
+    progress: bool | Callback = False,
+    epochs: int | None = None,
+) -> int:
+    """Train `module` in place. epochs=None: early stopping on its `val_loss`, the best
     checkpoint restored; returns the best epoch count. Otherwise exactly `epochs`.
     `progress`: Lightning's progress bar, none, or a callback that reports progress elsewhere
     (`training.jobs` draws the bars of fits running side by side in the parent process)."""
-    max_epochs = epochs or config.max_epochs
-    module = ForecastModule(network, scaler, config.learning_rate, config.weight_decay, max_epochs)
     options = dict(
         accelerator="cpu",
-        max_epochs=max_epochs,
+        max_epochs=epochs or max_epochs,
         gradient_clip_val=config.gradient_clip,
         deterministic=True,
         logger=logger if logger is not None else False,
@@ -113,7 +128,7 @@ def fit_network(
         return epochs
     with tempfile.TemporaryDirectory() as checkpoints:
         checkpoint = ModelCheckpoint(dirpath=checkpoints, monitor="val_loss", mode="min", save_top_k=1)
-        stopping = EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)
+        stopping = EarlyStopping(monitor="val_loss", mode="min", patience=patience)
         trainer = L.Trainer(**options, callbacks=[stopping, checkpoint, *bars], min_epochs=config.min_epochs)
         trainer.fit(module, datamodule=datamodule)
         best = torch.load(checkpoint.best_model_path, weights_only=True, map_location="cpu")

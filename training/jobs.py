@@ -28,6 +28,7 @@ from lightning.pytorch.callbacks import Callback
 from mlflow.exceptions import MlflowException
 from tqdm import tqdm
 
+from training.baselines import Baselines
 from training.config import TrainConfig
 from training.console import configure_output
 from training.data import DataError, SeriesData
@@ -40,16 +41,20 @@ class TrainingError(Exception):
 
 
 def train_one(
-    config: TrainConfig, tracking_uri: str | None, progress: bool | Callback, series: list[SeriesData] | None
+    config: TrainConfig,
+    tracking_uri: str | None,
+    progress: bool | Callback,
+    series: list[SeriesData] | None,
+    baselines: Baselines | None = None,
 ) -> TrainResult:
     """`training.pipeline.train`, its data and store errors as a `TrainingError` naming the model."""
     try:
-        return train(config, tracking_uri=tracking_uri, progress=progress, series=series)
+        return train(config, tracking_uri=tracking_uri, progress=progress, series=series, baselines=baselines)
     except (DataError, ValueError) as error:
-        raise TrainingError(f"{config.name} ({config.cell}): {error}") from error
+        raise TrainingError(f"{config.name} ({config.label}): {error}") from error
     except (OSError, MlflowException) as error:
         raise TrainingError(
-            f"{config.name} ({config.cell}): cannot write to the MLflow store: {error}"
+            f"{config.name} ({config.label}): cannot write to the MLflow store: {error}"
         ) from error
 
 
@@ -63,7 +68,7 @@ class EpochReporter(Callback):
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.fits += 1
-        # the first fit early-stops on validation; the second refits on train + validation
+        # the first fit early-stops on validation; the later ones refit for its epoch count
         self.queue.put(("fit", self.job, "fit" if self.fits == 1 else "refit", trainer.max_epochs))
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -114,13 +119,18 @@ def _captured_output() -> Iterator[list[str]]:
 
 
 def _train_in_worker(
-    job: int, config: TrainConfig, tracking_uri: str | None, progress: bool, series: list[SeriesData] | None
+    job: int,
+    config: TrainConfig,
+    tracking_uri: str | None,
+    progress: bool,
+    series: list[SeriesData] | None,
+    baselines: Baselines | None,
 ) -> JobOutcome:
     reporter = EpochReporter(_queue, job) if progress and _queue is not None else False
     result = error = None
     with _captured_output() as output:
         try:
-            result = train_one(config, tracking_uri, reporter, series)
+            result = train_one(config, tracking_uri, reporter, series, baselines)
         except TrainingError as failure:
             error = str(failure)
     return JobOutcome(result, error, "".join(output))
@@ -135,7 +145,7 @@ class _Bars:
             [
                 tqdm(
                     total=None,
-                    desc=f"{c.name} ({c.cell})",
+                    desc=f"{c.name} ({c.label})",
                     position=i,
                     leave=True,
                     unit="epoch",
@@ -194,11 +204,13 @@ def train_side_by_side(
     tracking_uri: str | None,
     progress: bool,
     series: list[SeriesData] | None,
+    baselines: dict[str, Baselines] | None = None,
 ) -> list[TrainResult]:
     """Train `jobs` models at a time in spawned processes (one thread each, as every fit runs:
     `TrainConfig.num_threads`), results in the order of `configs`. Each fit is seeded in its
     own process, so the metrics are those of a sequential run; the parent creates the store
-    and the experiment first, so that no two processes initialise the same database."""
+    and the experiment first, so that no two processes initialise the same database.
+    `baselines`: by series name, logged into each of its candidates' runs."""
     configure_tracking(tracking_uri)
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
@@ -212,7 +224,15 @@ def train_side_by_side(
         ) as pool:
             futures = []
             for job, config in enumerate(configs):
-                future = pool.submit(_train_in_worker, job, config, tracking_uri, progress, series)
+                future = pool.submit(
+                    _train_in_worker,
+                    job,
+                    config,
+                    tracking_uri,
+                    progress,
+                    series,
+                    (baselines or {}).get(config.name),
+                )
                 future.add_done_callback(lambda done, job=job: bars.finished(job, done))
                 futures.append(future)
             outcomes = [future.result() for future in futures]

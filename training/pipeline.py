@@ -3,7 +3,12 @@ backtest -> log -> register. Each step lives in the module named for it.
 
 The test part (the last `test_size` points) is cut off before anything is fitted: the
 scaler sees the train part, early stopping and calibration see the validation part, and
-only the backtest touches the test part, with the fitted model and no retraining.
+the backtest scores the held-out fit on the test part. Only then is the served model refit
+through the last point (same seed, the epoch count validation chose); the run's tags say
+which fit each number comes from.
+
+A candidate started from the base network (zero-shot or fine-tuned, `training.finetune`)
+goes through the same steps and is scored on the same windows.
 
 A panel (a file with an id column) trains ONE model through the same story: every step takes
 the list of series where a single series is a list of one, each series is split by its own
@@ -23,14 +28,17 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
 
 from models.artifact import MAX_HORIZON_MULTIPLE, ArtifactMetadata, ForecasterArtifact, StoredSeries
+from models.base_artifact import BaseArtifact
 from models.calibration import WINDOWS_FOR_95, Calibration
 from models.scaling import WindowScaler
 from training import tracking
-from training.backtest import Backtest, mase_scale, mean_backtest, run_backtest
+from training.backtest import Artifact, Backtest, mase_scale, mean_backtest, run_backtest
+from training.baselines import Baselines
 from training.calibrate import validation_scores
 from training.config import TrainConfig, load_panel
 from training.config import load_series as load_series  # re-exported: benchmarks and tests import it here
 from training.data import DataError, SeriesData
+from training.finetune import BaseCandidate
 from training.fit import fit_network, new_network
 from training.initialise import SkipStart, choose_transform, fit_scaler
 from training.windows import Pair, WindowDataModule, normalised
@@ -41,6 +49,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class TrainResult:
     name: str
+    # the cell of a local model, or "zero-shot" / "fine-tuned" (TrainConfig.label)
     cell: str
     run_id: str
     version: str | None
@@ -49,7 +58,8 @@ class TrainResult:
     # per horizon; for a panel the mean over its series (each one's in `series_backtests`)
     backtests: dict[int, Backtest]
     series_backtests: dict[str, dict[int, Backtest]]
-    artifact: ForecasterArtifact
+    # the registered model
+    artifact: Artifact
     seconds: float
 
 
@@ -59,13 +69,26 @@ def fit_artifact(
     logger: MLFlowLogger | None = None,
     progress: bool | Callback = False,
 ) -> ForecasterArtifact:
-    """Train on everything before the test part of one series, or of each series of a panel.
+    """Train on everything before the test part of one series, or of each series of a panel
+    (`_fit_local`): the held-out fit the backtest scores."""
+    return _fit_local(config, series, logger, progress)[0]
+
+
+def _fit_local(
+    config: TrainConfig,
+    series: SeriesData | Sequence[SeriesData],
+    logger: MLFlowLogger | None = None,
+    progress: bool | Callback = False,
+) -> tuple[ForecasterArtifact, SkipStart | None]:
+    """Train on everything before the test part of one series, or of each series of a panel;
+    returns the artifact and the transform and ridge skip it started from.
 
     Phase 1 trains on the train part with early stopping on the validation part; its
     validation errors give the validation score and the calibration scores, to which the
     ridge skip's held-out scores on the older rolling-origin folds are added. With
     `config.refit`, phase 2 retrains from the same seed on train + validation for the
-    number of epochs phase 1 found best, and that network is served.
+    number of epochs phase 1 found best: the network the backtest scores (and that
+    `refit_through_end` retrains on every point to serve).
     """
     panel = [series] if isinstance(series, SeriesData) else list(series)
     fitted = [one.values[: len(one) - config.test_size] for one in panel]
@@ -93,19 +116,33 @@ def fit_artifact(
         network = new_network(config, network_config, _skip(config, start, scaler, full))
         epochs = max(best_epoch, config.min_epochs, 1)
         fit_network(network, scaler, full, config, None, progress, epochs)
-    lookback = scaler.lookback(config.context_length)
-    metadata = (
-        _series_metadata(panel[0], config, lookback)
-        if config.id_column is None
-        else _panel_metadata(panel, config, lookback)
-    )
+    metadata = series_metadata(panel, config, scaler.lookback(config.context_length), config.horizon)
     metadata.val_mase = val_mase
     metadata.calibration_windows = calibration.windows
     metadata.epochs = best_epoch
     if start is not None:
         metadata.ridge = asdict(start.skip)
         metadata.transform_cv_mae = start.transform_errors
-    return ForecasterArtifact(network_config, scaler, network.eval(), calibration, metadata)
+    return ForecasterArtifact(network_config, scaler, network.eval(), calibration, metadata), start
+
+
+def refit_through_end(
+    held_out: ForecasterArtifact,
+    start: SkipStart | None,
+    config: TrainConfig,
+    panel: list[SeriesData],
+    progress: bool | Callback = False,
+) -> ForecasterArtifact:
+    """The local model that is served: retrained from the same seed on every point of each
+    series (test part included, after the backtest has scored `held_out`) for the epoch count
+    validation chose, with the held-out fit's scaler, ridge penalty and calibration."""
+    full = _datamodule(config, held_out.scaler, [one.values for one in panel], 0)
+    network = new_network(config, held_out.config, _skip(config, start, held_out.scaler, full))
+    epochs = max(held_out.metadata.epochs or 0, config.min_epochs, 1)
+    fit_network(network, held_out.scaler, full, config, None, progress, epochs)
+    return ForecasterArtifact(
+        held_out.config, held_out.scaler, network.eval(), held_out.calibration, held_out.metadata
+    )
 
 
 def _training_scale(config: TrainConfig, series: SeriesData) -> float:
@@ -163,11 +200,23 @@ def _datamodule(
     )
 
 
-def _series_metadata(series: SeriesData, config: TrainConfig, lookback: int) -> ArtifactMetadata:
+def series_metadata(
+    panel: list[SeriesData], config: TrainConfig, lookback: int, trained_horizon: int
+) -> ArtifactMetadata:
+    """What a model of these series stores about them: the latest `lookback` values of each and
+    the timestamps a forecast of up to MAX_HORIZON_MULTIPLE x `trained_horizon` steps carries."""
+    if config.id_column is None:
+        return _series_metadata(panel[0], config, lookback, trained_horizon)
+    return _panel_metadata(panel, config, lookback)
+
+
+def _series_metadata(
+    series: SeriesData, config: TrainConfig, lookback: int, trained_horizon: int
+) -> ArtifactMetadata:
     future: list[str] = []
     if series.freq:
         steps = pd.date_range(
-            series.timestamps[-1], periods=config.horizon * MAX_HORIZON_MULTIPLE + 1, freq=series.freq
+            series.timestamps[-1], periods=trained_horizon * MAX_HORIZON_MULTIPLE + 1, freq=series.freq
         )
         future = [stamp.isoformat() for stamp in steps[1:]]
     return ArtifactMetadata(
@@ -199,7 +248,7 @@ def _panel_metadata(panel: list[SeriesData], config: TrainConfig, lookback: int)
     )
 
 
-def backtest(artifact: ForecasterArtifact, config: TrainConfig, values: np.ndarray) -> dict[int, Backtest]:
+def backtest(artifact: Artifact, config: TrainConfig, values: np.ndarray) -> dict[int, Backtest]:
     """The rolling-origin backtest of ../shared/BENCHMARK.md at the trained horizon and at h = 1."""
     backtests = {
         config.horizon: run_backtest(
@@ -212,7 +261,7 @@ def backtest(artifact: ForecasterArtifact, config: TrainConfig, values: np.ndarr
 
 
 def backtest_panel(
-    artifact: ForecasterArtifact, config: TrainConfig, panel: list[SeriesData]
+    artifact: Artifact, config: TrainConfig, panel: list[SeriesData]
 ) -> tuple[dict[int, Backtest], dict[str, dict[int, Backtest]]]:
     """`backtest` on every series, and per horizon their mean, which the artifact records."""
     per_series = {one.name: backtest(artifact, config, one.values) for one in panel}
@@ -236,9 +285,11 @@ def train(
     progress: bool | Callback = True,
     register: bool = True,
     series: SeriesData | Sequence[SeriesData] | None = None,
+    baselines: Baselines | None = None,
 ) -> TrainResult:
-    """Load -> resolve -> fit -> backtest -> log -> register one model; `series` (one, or a
-    panel's list) saves re-reading `config.data` when the caller has loaded it already."""
+    """Load -> resolve -> fit -> backtest -> log -> register one candidate; `series` (one, or a
+    panel's list) saves re-reading `config.data` when the caller has loaded it already;
+    `baselines` (the statistical baselines' validation MASE) are logged next to its own."""
     started = time.perf_counter()
     if series is None:
         panel = load_panel(config)
@@ -249,23 +300,59 @@ def train(
         # the log scale is chosen on the training part, but the served model must take the
         # stored series as its history: one that turns non-positive later cannot be logged
         config = replace(config, transform="none")
-    with tracking.training_run(config, tracking_uri) as logger:
-        artifact = fit_artifact(config, panel, logger, progress)
+    base = None if config.candidate == "local" else BaseArtifact.load(config.base_path)
+    with tracking.training_run(config, tracking_uri, base) as logger:
+        if base is None:
+            artifact, start = _fit_local(config, panel, logger, progress)
+        else:
+            candidate = BaseCandidate(config, [one.values for one in panel], base)
+            metadata = series_metadata(panel, config, base.lookback, base.config.horizon)
+            metadata.train_config = config.to_dict()
+            scales = [_training_scale(config, one) for one in panel]
+            artifact = candidate.held_out(metadata, scales, logger, progress)
         backtests, series_backtests = backtest_panel(artifact, config, panel)
-        title = f"{config.name} ({config.cell})"
+        if base is None:
+            refit_started = time.perf_counter()
+            served = refit_through_end(artifact, start, config, panel, progress) if config.refit else artifact
+            provenance = _local_provenance(config, artifact)
+            seconds = {"refit_served": time.perf_counter() - refit_started} if config.refit else {}
+        else:
+            served = candidate.served(artifact, progress)
+            provenance, seconds = candidate.provenance, candidate.seconds
         tracking.log_results(
-            artifact, backtests, series_backtests, panel, title, time.perf_counter() - started
+            artifact,
+            backtests,
+            series_backtests,
+            panel,
+            f"{config.name} ({config.label})",
+            time.perf_counter() - started,
         )
-        version, champion = tracking.register(artifact, config.name) if register else (None, None)
+        tracking.log_provenance(provenance, seconds)
+        if baselines is not None:
+            tracking.log_baselines(baselines)
+        version, champion = tracking.register(served, config.name, config.label) if register else (None, None)
     return TrainResult(
         name=config.name,
-        cell=config.cell,
+        cell=config.label,
         run_id=logger.run_id,
         version=version,
         champion=champion,
         val_mase=artifact.metadata.val_mase,
         backtests=backtests,
         series_backtests=series_backtests,
-        artifact=artifact,
+        artifact=served,
         seconds=time.perf_counter() - started,
     )
+
+
+def _local_provenance(config: TrainConfig, artifact: ForecasterArtifact) -> dict[str, str]:
+    fit = "fitted on the training part, early-stopped on the validation part"
+    epochs = artifact.metadata.epochs
+    return {
+        "val_mase_from": fit,
+        "calibration_from": "the validation errors of the fit val_mase comes from",
+        "test_metrics_from": f"refitted on the training and validation parts for {epochs} epochs"
+        if config.refit
+        else fit,
+        "served_from": f"refitted on every point for {epochs} epochs" if config.refit else fit,
+    }

@@ -28,6 +28,7 @@ from models.base_artifact import BaseArtifact
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
 from models.window import normalise_window
+from training.base_loss import base_window_loss
 from training.corpus.build import DEFAULT_OUTPUT as DEFAULT_CORPUS
 from training.corpus_windows import Batch, CorpusDataModule
 from training.tracking import EXPERIMENT, configure_tracking
@@ -36,12 +37,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = PROJECT_ROOT / "models" / "base"
 DEFAULT_CHECKPOINTS = PROJECT_ROOT / ".cache" / "pretrain" / "checkpoints"
 RUN_ID_FILE = "mlflow_run_id"
-# Normalised targets beyond this many mean absolute steps from the level (a flat context
-# before a jump, an intermittent series waking up) are clipped so one window cannot swamp a batch.
-TARGET_CLIP = 50.0
-# a window's errors count in units of its seasonal step (MASE's), at least this share of its
-# mean absolute step, so a window whose seasons repeat almost exactly cannot swamp a batch
-MIN_SEASONAL_STEP = 0.2
 
 
 class PretrainModule(L.LightningModule):
@@ -85,13 +80,7 @@ class PretrainModule(L.LightningModule):
 
     def _loss(self, batch: Batch) -> torch.Tensor:
         history, target, season, _ = batch
-        window = normalise_window(history, season, self.network.config.context_length)
-        normalised_target = window.normalise(target).clamp(-TARGET_CLIP, TARGET_CLIP)
-        present = torch.isfinite(normalised_target)
-        errors = torch.where(present, (self.network(window) - normalised_target).abs(), 0.0)
-        if self.seasonal_loss:
-            errors = errors / window.seasonal_step().clamp_min(MIN_SEASONAL_STEP)
-        return errors.sum() / present.sum().clamp_min(1)
+        return base_window_loss(self.network, history, target, season, self.seasonal_loss)
 
     def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
         loss = self._loss(batch)

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 
 import mlflow
@@ -25,8 +26,11 @@ from mlflow import MlflowClient
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
-from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, ForecasterArtifact, tracking_uri_or_default
-from training.backtest import Backtest, plot_backtest
+from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, tracking_uri_or_default
+from models.base_artifact import BaseArtifact
+from models.network import NetworkSettings
+from training.backtest import Artifact, Backtest, plot_backtest
+from training.baselines import Baselines
 from training.config import TrainConfig
 from training.data import SeriesData
 
@@ -45,13 +49,25 @@ def configure_tracking(tracking_uri: str | None = None) -> str:
 
 
 @contextmanager
-def training_run(config: TrainConfig, tracking_uri: str | None) -> Iterator[MLFlowLogger]:
-    """An MLflow run for one model, its params (the whole config) and tags logged; yields the
-    Lightning logger that records the per-epoch losses into it."""
+def training_run(
+    config: TrainConfig, tracking_uri: str | None, base: BaseArtifact | None = None
+) -> Iterator[MLFlowLogger]:
+    """An MLflow run for one candidate, its params (the whole config; a candidate started from
+    the base network: the base's settings instead of a local network's) and tags logged; yields
+    the Lightning logger that records the per-epoch losses into it."""
     configure_tracking(tracking_uri)
-    with mlflow.start_run(run_name=f"{config.name}-{config.cell}") as run:
-        mlflow.log_params({key: str(value) for key, value in config.to_dict().items()})
-        mlflow.set_tags({"series": config.name, "cell": config.cell, "head": config.head})
+    with mlflow.start_run(run_name=f"{config.name}-{config.label}") as run:
+        params = config.to_dict()
+        tags = {"series": config.name, "candidate": config.candidate}
+        if base is None:
+            tags |= {"cell": config.cell, "head": config.head}
+        else:
+            local_network = {f.name for f in fields(NetworkSettings)}
+            params = {key: value for key, value in params.items() if key not in local_network}
+            params |= {f"base.{key}": value for key, value in base.config.to_dict().items()}
+            tags |= {"cell": base.config.cell, "base": str(config.base_path)}
+        mlflow.log_params({key: str(value) for key, value in params.items()})
+        mlflow.set_tags(tags)
         # the resolved config as an artifact; also fails fast when the artifact store is not writable
         mlflow.log_dict(config.to_dict(), "config.json")
         yield MLFlowLogger(run_id=run.info.run_id, tracking_uri=mlflow.get_tracking_uri())
@@ -62,7 +78,7 @@ PLOTTED_SERIES = 10
 
 
 def log_results(
-    artifact: ForecasterArtifact,
+    artifact: Artifact,
     backtests: dict[int, Backtest],
     series_backtests: dict[str, dict[int, Backtest]],
     panel: list[SeriesData],
@@ -78,7 +94,7 @@ def log_results(
     if len(panel) > 1:
         mlflow.log_metric("series", len(panel))
         mlflow.log_text(_series_table(series_backtests).to_csv(index=False), "backtest_by_series.csv")
-    horizon = artifact.config.horizon
+    horizon = max(backtests)  # the trained horizon (the other one is h = 1)
     with tempfile.TemporaryDirectory() as scratch:
         for series in panel[:PLOTTED_SERIES]:
             safe_name = re.sub(r"[^A-Za-z0-9_.-]", "_", series.name)
@@ -93,6 +109,20 @@ def log_results(
             mlflow.log_artifact(str(plot), artifact_path="plots")
 
 
+def log_provenance(provenance: dict[str, str], seconds: dict[str, float]) -> None:
+    """Which fit each reported number and the served weights come from (tags), and how long
+    each fine-tuning fit took (`<fit>_seconds` metrics)."""
+    mlflow.set_tags(provenance)
+    mlflow.log_metrics({f"{fit}_seconds": value for fit, value in seconds.items()})
+
+
+def log_baselines(baselines: Baselines) -> None:
+    """The statistical baselines' validation MASE as `val_mase_<model>` metrics next to the
+    candidate's own `val_mase`; a missing one as a `val_mase_<model>` tag with the reason."""
+    mlflow.log_metrics({f"val_mase_{name}": value for name, value in baselines.val_mase.items()})
+    mlflow.set_tags({f"val_mase_{name}": f"missing: {reason}" for name, reason in baselines.missing.items()})
+
+
 def _series_table(series_backtests: dict[str, dict[int, Backtest]]) -> pd.DataFrame:
     """One row per series: every backtest metric and coverage, named as the run's metrics."""
     return pd.DataFrame(
@@ -100,12 +130,14 @@ def _series_table(series_backtests: dict[str, dict[int, Backtest]]) -> pd.DataFr
     )
 
 
-def register(artifact: ForecasterArtifact, name: str) -> tuple[str, str | None]:
-    """Log `artifact` as the active run's pyfunc model, register it under `name` and move the
-    champion alias; returns (new version, champion version)."""
+def register(artifact: Artifact, name: str, candidate: str) -> tuple[str, str | None]:
+    """Log `artifact` as the active run's pyfunc model, register it under `name` (the version
+    tagged with its `candidate` label) and move the champion alias; returns (new version,
+    champion version)."""
     with tempfile.TemporaryDirectory() as scratch:
         artifact_dir = artifact.save(Path(scratch) / PYFUNC_ARTIFACT)
         version = log_and_register(artifact, artifact_dir, name, artifact.metadata.val_mase)
+    MlflowClient().set_model_version_tag(name, version, "candidate", candidate)
     return version, promote_best(name)
 
 
@@ -131,7 +163,7 @@ def models_code() -> Iterator[str]:
         yield str(target)
 
 
-def log_and_register(artifact: ForecasterArtifact, artifact_dir: Path, name: str, val_score: float) -> str:
+def log_and_register(artifact: Artifact, artifact_dir: Path, name: str, val_score: float) -> str:
     """Log the pyfunc model in the active run and register it; returns the new version."""
     metadata = artifact.metadata
     tail = metadata.tail or next(iter(metadata.series.values()))["tail"]
@@ -166,7 +198,8 @@ def pyfunc_signature(horizon: int) -> ModelSignature:
 
 
 def promote_best(name: str) -> str | None:
-    """Move `champion` to the version with the lowest validation score; returns it."""
+    """Move `champion` to the version with the lowest validation score, whatever its candidate
+    (local, zero-shot or fine-tuned: each is scored on the same validation windows); returns it."""
     client = MlflowClient()
     scored = []
     for version in client.search_model_versions(f"name = '{name}'"):

@@ -1,0 +1,264 @@
+"""Candidates from the base network, through the real CLI into a real SQLite MLflow store: a
+user CSV gets a local, a zero-shot and a fine-tuned model, `champion` goes to the lowest
+validation MASE, the statistical baselines are logged next to them, and the fine-tuned model
+that is registered was refit through the last point."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import TINY, seasonal_series, series_frame
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from test_panel_training import panel_frame, run_cli
+
+from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, ArtifactMetadata
+from models.base_artifact import BaseArtifact
+from models.base_network import BaseConfig, BaseNetwork
+from models.calibration import Calibration
+from training.baselines import BASELINES, MAX_SEASON, validation_baselines
+from training.config import TrainConfig
+from training.data import SeriesData
+from training.finetune import FINE_TUNED, BaseCandidate, training_windows
+from training.pipeline import backtest, fit_artifact, load_series, series_metadata, train
+
+TINY_BASE = BaseConfig(context_length=24, horizon=6, hidden_size=8, num_layers=1)
+FINE_TUNE_CLI = [
+    *(f"--{key.replace('_', '-')}={value}" for key, value in TINY.items()),
+    "--finetune-max-epochs=3",
+    "--finetune-patience=1",
+]
+LENGTH = 96
+# what `mlflow.set_tracking_uri`, `set_registry_uri` and `set_experiment` write into os.environ
+MLFLOW_VARIABLES = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_ID",
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("base") / "base"
+    calibration = Calibration(torch.rand(40, TINY_BASE.horizon))
+    metadata = ArtifactMetadata(name="", season_length=0)
+    BaseArtifact(TINY_BASE, BaseNetwork(TINY_BASE), calibration, metadata).save(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def candidates_store(
+    tiny_base: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, np.ndarray, str]:
+    """A monthly series trained once with the default candidates into its own store."""
+    store_dir = tmp_path_factory.mktemp("candidates")
+    values = seasonal_series(LENGTH)
+    series_frame(values).to_csv(store_dir / "sales.csv", index=False)
+    tracking_uri = f"sqlite:///{store_dir / 'mlflow.db'}"
+    done = run_cli(
+        "--csv", "sales.csv", "--name", "sales", "--cell", "gru", "--horizon", "6", "--base", str(tiny_base),
+        "--no-progress", "--jobs", "2", "--tracking-uri", tracking_uri, *FINE_TUNE_CLI, cwd=store_dir,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return tracking_uri, values, done.stdout
+
+
+def _client(tracking_uri: str) -> MlflowClient:
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def _registered(tracking_uri: str, version: ModelVersion, destination: Path) -> BaseArtifact:
+    """The artifact a registered version holds (in its source, the logged model `models:/m-...`)."""
+    model = _client(tracking_uri).get_logged_model(version.source.removeprefix("models:/"))
+    folder = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"{model.artifact_location}/artifacts/{PYFUNC_ARTIFACT}", dst_path=str(destination)
+    )
+    return BaseArtifact.load(folder)
+
+
+def _versions_by_candidate(client: MlflowClient, name: str) -> dict[str, ModelVersion]:
+    return {
+        version.tags["candidate"]: version for version in client.search_model_versions(f"name = '{name}'")
+    }
+
+
+def test_the_default_run_registers_every_candidate_and_crowns_the_lowest_val_mase(candidates_store):
+    tracking_uri, _, stdout = candidates_store
+    client = _client(tracking_uri)
+    versions = _versions_by_candidate(client, "sales")
+    assert sorted(versions) == ["fine-tuned", "gru", "zero-shot"]
+    scores = {candidate: float(version.tags["val_mase"]) for candidate, version in versions.items()}
+    champion = client.get_model_version_by_alias("sales", CHAMPION_ALIAS)
+    assert champion.tags["candidate"] == min(scores, key=scores.get)
+    for candidate, version in versions.items():
+        run = client.get_run(version.run_id)
+        assert run.data.tags["candidate"] == ("local" if candidate == "gru" else candidate)
+        assert run.data.metrics["val_mase"] == pytest.approx(scores[candidate], rel=1e-5)
+        # every candidate is backtested on the test part, as `make benchmark` reads it
+        assert {"test_mase_h6", "test_mase_h1", "test_coverage_80_h6"} <= set(run.data.metrics)
+        assert {"val_mase_from", "test_metrics_from", "served_from"} <= set(run.data.tags)
+    for candidate in ("gru", "zero-shot", "fine-tuned"):
+        assert f"sales       {candidate}" in stdout
+
+
+def test_every_run_logs_the_baselines_on_the_same_validation_windows(candidates_store):
+    tracking_uri, values, _ = candidates_store
+    client = _client(tracking_uri)
+    logged = [
+        {name: client.get_run(version.run_id).data.metrics[f"val_mase_{name}"] for name in BASELINES}
+        for version in _versions_by_candidate(client, "sales").values()
+    ]
+    assert logged[0] == logged[1] == logged[2]
+    assert all(np.isfinite(value) and value > 0 for value in logged[0].values())
+    # the same numbers as scoring them again on the run's resolved split
+    run = client.get_run(next(iter(_versions_by_candidate(client, "sales").values())).run_id)
+    config = TrainConfig(
+        name="sales",
+        data="sales.csv",
+        season_length=12,
+        horizon=6,
+        test_size=int(run.data.params["test_size"]),
+        val_size=int(run.data.params["val_size"]),
+    )
+    assert validation_baselines([values], config).val_mase == pytest.approx(logged[0])
+
+
+def test_the_fine_tuned_model_is_refit_through_the_last_point(candidates_store, tiny_base, tmp_path):
+    tracking_uri, values, _ = candidates_store
+    client = _client(tracking_uri)
+    version = _versions_by_candidate(client, "sales")["fine-tuned"]
+    served = _registered(tracking_uri, version, tmp_path)
+    assert served.metadata.tail == pytest.approx(values[-TINY_BASE.context_length :].tolist())
+    assert served.fixed_season == 12 and served.metadata.test_metrics["h6"]["metrics"]["model"]["mase"] > 0
+    base = BaseArtifact.load(tiny_base)
+    assert any(
+        not torch.equal(tuned, pretrained)
+        for tuned, pretrained in zip(
+            served.network.state_dict().values(), base.network.state_dict().values(), strict=True
+        )
+    )
+    tags = client.get_run(version.run_id).data.tags
+    assert "every point" in tags["served_from"] and "validation parts" in tags["test_metrics_from"]
+
+
+def test_the_served_fit_learns_from_the_points_the_held_out_fit_never_saw(tiny_base):
+    values = seasonal_series(LENGTH)
+    stamps = series_frame(values)["time"]
+    series = SeriesData("sales", values, pd.DatetimeIndex(stamps), "MS", 12)
+    config = TrainConfig(name="sales", data="sales.csv", candidate=FINE_TUNED, finetune_max_epochs=2, **TINY)
+    config = config.resolve(series)
+    base = BaseArtifact.load(tiny_base)
+    candidate = BaseCandidate(config, [values], base)
+    metadata = series_metadata([series], config, base.lookback, base.config.horizon)
+    held_out = candidate.held_out(metadata, [1.0], None, False)
+    served = candidate.served(held_out, False)
+    # the served fit's windows reach the last point; the held-out fit's stop before the test part
+    targets = training_windows([values], config, base).tensors[1]
+    assert torch.isclose(targets[-1, 0], torch.tensor(values[-1], dtype=torch.float32))
+    held_out_targets = training_windows([values[: -config.test_size]], config, base).tensors[1]
+    seen = held_out_targets[torch.isfinite(held_out_targets)].numpy()
+    assert not np.isin(values[-config.test_size :].astype(np.float32), seen).any()
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(
+            served.network.state_dict().values(), held_out.network.state_dict().values(), strict=True
+        )
+    )
+    assert served.metadata is held_out.metadata and served.calibration is held_out.calibration
+
+
+def test_from_scratch_registers_only_the_local_model(tmp_path):
+    series_frame(seasonal_series(LENGTH)).to_csv(tmp_path / "sales.csv", index=False)
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = run_cli(
+        "--csv", "sales.csv", "--name", "sales", "--cell", "gru", "--horizon", "6", "--from-scratch",
+        "--no-progress", "--tracking-uri", tracking_uri, *FINE_TUNE_CLI, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    client = _client(tracking_uri)
+    versions = _versions_by_candidate(client, "sales")
+    assert list(versions) == ["gru"]
+    assert not any(key.startswith("val_mase_") for key in client.get_run(versions["gru"].run_id).data.metrics)
+
+
+def test_a_panel_fine_tunes_one_network_over_every_series(tiny_base, tmp_path):
+    frame = panel_frame()
+    frame.to_csv(tmp_path / "stores.csv", index=False)
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = run_cli(
+        "--csv", "stores.csv", "--name", "stores", "--cell", "lstm", "--base", str(tiny_base),
+        "--no-progress", "--tracking-uri", tracking_uri, *FINE_TUNE_CLI, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    client = _client(tracking_uri)
+    version = _versions_by_candidate(client, "stores")["fine-tuned"]
+    served = _registered(tracking_uri, version, tmp_path / "download")
+    assert sorted(served.metadata.series) == sorted(frame["store"].unique())
+    for name, stored in served.metadata.series.items():
+        sales = frame[frame["store"] == name]["sales"].to_numpy()
+        assert stored["tail"] == pytest.approx(sales[-TINY_BASE.context_length :].tolist())
+    run = client.get_run(version.run_id)
+    assert run.data.metrics["series"] == 4 and "val_mase_AutoETS" in run.data.metrics
+
+
+def test_a_baseline_that_cannot_run_is_reported_missing(make_series):
+    config = TrainConfig(
+        name="long-season", data="x.csv", season_length=MAX_SEASON + 1, horizon=6, test_size=12, val_size=12
+    )
+    result = validation_baselines([make_series(200, season=MAX_SEASON + 1)], config)
+    assert result.val_mase == {} and sorted(result.missing) == sorted(BASELINES)
+    assert all(f"season {MAX_SEASON + 1}" in reason for reason in result.missing.values())
+
+
+def test_a_base_folder_without_a_base_is_refused_before_training(tmp_path):
+    done = run_cli("--csv", "unused.csv", "--name", "sales", "--base", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2 and "holds no base artifact" in done.stderr
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The test's directory as the working directory (an in-process run puts its artifacts under
+    ./mlruns); MLflow's global URIs and the variables it mirrors them into are restored after,
+    so later tests' fluent calls and `mlflow models serve` subprocesses are not pointed here."""
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    saved = {variable: os.environ.get(variable) for variable in MLFLOW_VARIABLES}
+    monkeypatch.chdir(tmp_path)
+    for variable in MLFLOW_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    yield tmp_path
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
+    for variable, value in saved.items():
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value
+
+
+def test_the_local_model_is_refit_through_the_last_point(in_tmp, make_series, make_frame, write_csv, tiny):
+    path = write_csv(make_frame(make_series(80)))
+    config = TrainConfig(name="local", data=str(path), horizon=6, **tiny)
+    result = train(config, tracking_uri=f"sqlite:///{in_tmp / 'mlflow.db'}", progress=False, register=False)
+    series = load_series(config)
+    resolved = config.resolve(series)
+    held_out = fit_artifact(resolved, series)
+    # the backtest scored the held-out fit; the served network is another, trained on every point
+    assert backtest(held_out, resolved, series.values)[6].metrics == result.backtests[6].metrics
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(
+            result.artifact.network.state_dict().values(), held_out.network.state_dict().values(), strict=True
+        )
+    )
+    assert result.artifact.metadata.tail[-1] == pytest.approx(series.values[-1])
+    tags = _client(f"sqlite:///{in_tmp / 'mlflow.db'}").get_run(result.run_id).data.tags
+    assert tags["served_from"].startswith("refitted on every point")
