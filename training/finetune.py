@@ -29,8 +29,8 @@ from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 from models.artifact import ArtifactMetadata
 from models.base_artifact import BaseArtifact
 from models.base_network import BaseNetwork
-from models.window import normalise_window
 from models.calibration import Calibration
+from models.window import normalise_window
 from training.base_loss import base_window_loss
 from training.config import TrainConfig
 from training.fit import train_module
