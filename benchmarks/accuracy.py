@@ -46,6 +46,8 @@ RESULTS = ROOT / "results"
 EXTRA_DATA = ROOT / "data"
 CACHE = RESULTS / "baselines_cache.json"
 CELLS = ("lstm", "gru", "peephole", "cifg")
+# the candidates `make train` adds from the shipped base (training.config.CANDIDATES)
+BASE_CANDIDATES = ("zero-shot", "fine-tuned")
 LEVELS = ("80", "95")
 
 
@@ -71,7 +73,12 @@ def evaluate_series(config_for_cell, cells: list[str], tracking_uri: str, cache:
     """Train every cell, pick the champion by validation score, score the baselines."""
     runs: dict[str, TrainResult] = {}
     for cell in cells:
-        config = config_for_cell(cell)
+        if cell in BASE_CANDIDATES:
+            config = replace(
+                config_for_cell(next(c for c in cells if c not in BASE_CANDIDATES)), candidate=cell
+            )
+        else:
+            config = config_for_cell(cell)
         print(f"== {config.name} ({cell})", flush=True)
         runs[cell] = train(config, tracking_uri=tracking_uri, progress=False)
     champion = min(runs, key=lambda cell: runs[cell].val_mase)
@@ -309,6 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", nargs="+", default=list(CELLS))
     parser.add_argument("--extra-cells", nargs="+", default=["lstm", "gru"])
     parser.add_argument("--extra", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--base",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also the zero-shot and fine-tuned candidates from the shipped base, as make train runs them",
+    )
     parser.add_argument("--extra-dir", default=str(EXTRA_DATA), help="folder of generalisation CSVs")
     parser.add_argument("--refresh-baselines", action="store_true")
     parser.add_argument("--output", default=str(RESULTS))
@@ -316,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         "--render-only", action="store_true", help="rewrite accuracy.md from the accuracy.json in --output"
     )
     args = parser.parse_args(argv)
+    if args.base:
+        args.cells = [*args.cells, *BASE_CANDIDATES]
+        args.extra_cells = [*args.extra_cells, *BASE_CANDIDATES]
     if args.render_only:
         output = Path(args.output)
         (output / "accuracy.md").write_text(markdown(json.loads((output / "accuracy.json").read_text())))

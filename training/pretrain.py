@@ -159,7 +159,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--devices", type=int, default=1, help="processes per node (DDP when devices * nodes > 1)"
     )
     parser.add_argument("--num-nodes", type=int, default=1)
-    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument("--max-epochs", type=int, default=150)
     parser.add_argument(
         "--max-minutes",
         type=float,
@@ -279,7 +279,11 @@ def pretrain(args: argparse.Namespace) -> Path:
         facts = {
             "epochs": trainer.current_epoch,
             "global_step": trainer.global_step,
-            "corpus": str(args.corpus),
+            "corpus": args.corpus.name,
+            "processes": processes,
+            # this invocation's wall time; a resumed run's earlier parts are in its MLflow run
+            "seconds": round(time.monotonic() - started, 1),
+            "mlflow_run_id": logger.run_id,
         }
         artifact = BaseArtifact(
             network.config,
