@@ -71,6 +71,11 @@ class BaseConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
+    @property
+    def encoder_cell(self) -> str | None:
+        """The recurrent encoder's cell; None for a network without one."""
+        return self.cell if self.recurrent else None
+
     def to_dict(self) -> dict:
         return asdict(self)
 

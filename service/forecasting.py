@@ -209,7 +209,7 @@ def model_ref(model: LoadedModel) -> dict:
         "name": model.ref.name,
         "version": model.ref.version,
         "kind": model.kind,
-        "cell": model.artifact.config.cell,
+        "cell": model.cell,
         "run_id": model.ref.run_id,
     }
 

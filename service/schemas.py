@@ -145,11 +145,14 @@ MODEL_KIND = (
 )
 
 
+CELL = "the recurrent cell; null for a `base` model without a recurrent encoder"
+
+
 class ModelRef(BaseModel):
     name: str
     version: str
     kind: ModelKind = Field(description=MODEL_KIND)
-    cell: str
+    cell: str | None = Field(description=CELL)
     run_id: str
 
 
@@ -188,10 +191,10 @@ class ModelInfo(BaseModel):
     version: str
     run_id: str
     kind: ModelKind = Field(description=MODEL_KIND)
-    cell: str
+    cell: str | None = Field(description=CELL)
     head: str | None = Field(description="`direct` or `seq2seq`; null for a `base` model")
-    layers: int
-    hidden_size: int
+    layers: int | None = Field(description="recurrent layers; null without a recurrent network")
+    hidden_size: int | None = Field(description="recurrent hidden size; null without a recurrent network")
     bidirectional: bool | None = Field(description="null for a `base` model")
     ensemble_size: int | None = Field(description="null for a `base` model")
     context_length: int

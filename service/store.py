@@ -54,6 +54,12 @@ class LoadedModel:
             return self.artifact.fixed_season
         return int(self.artifact.metadata.season_length)
 
+    @property
+    def cell(self) -> str | None:
+        """The recurrent cell; None for a base network without a recurrent encoder."""
+        config = self.artifact.config
+        return config.cell if isinstance(self.artifact, ForecasterArtifact) else config.encoder_cell
+
     def info(self) -> ModelInfo:
         config = self.artifact.config
         metadata = self.artifact.metadata
@@ -64,10 +70,10 @@ class LoadedModel:
             version=self.ref.version,
             run_id=self.ref.run_id,
             kind=self.kind,
-            cell=config.cell,
+            cell=self.cell,
             head=local.head if local else None,
-            layers=config.num_layers,
-            hidden_size=config.hidden_size,
+            layers=config.num_layers if self.cell else None,
+            hidden_size=config.hidden_size if self.cell else None,
             bidirectional=local.bidirectional if local else None,
             ensemble_size=local.ensemble_size if local else None,
             context_length=config.context_length,

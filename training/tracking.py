@@ -65,7 +65,7 @@ def training_run(
             local_network = {f.name for f in fields(NetworkSettings)}
             params = {key: value for key, value in params.items() if key not in local_network}
             params |= {f"base.{key}": value for key, value in base.config.to_dict().items()}
-            tags |= {"cell": base.config.cell, "base": str(config.base_path)}
+            tags |= {"cell": base.config.encoder_cell or "none", "base": str(config.base_path)}
         mlflow.log_params({key: str(value) for key, value in params.items()})
         mlflow.set_tags(tags)
         # the resolved config as an artifact; also fails fast when the artifact store is not writable
@@ -182,7 +182,8 @@ def log_and_register(artifact: Artifact, artifact_dir: Path, name: str, val_scor
     version = str(info.registered_model_version)
     client = MlflowClient()
     client.set_model_version_tag(name, version, SCORE_TAG, f"{val_score:.6g}")
-    client.set_model_version_tag(name, version, "cell", artifact.config.cell)
+    cell = artifact.config.encoder_cell if isinstance(artifact, BaseArtifact) else artifact.config.cell
+    client.set_model_version_tag(name, version, "cell", cell or "none")
     return version
 
 
