@@ -86,7 +86,7 @@ def base_store(base_folder, trained_store, tmp_path_factory) -> tuple[Path, str]
         register_shipped_base(tracking_uri, set(), base_folder)
         configure_tracking(tracking_uri)
         with mlflow.start_run():
-            register(trained_store.result.artifact, trained_store.name)
+            register(trained_store.result.artifact, trained_store.name, "local")
     return store_dir, tracking_uri
 
 
@@ -364,7 +364,7 @@ def test_a_tracking_server_registers_and_hands_out_either_kind(base_folder, trai
             assert register_base(tracking_uri, base_folder) == "1"
             configure_tracking(tracking_uri)
             with mlflow.start_run():
-                register(trained_store.result.artifact, trained_store.name)
+                register(trained_store.result.artifact, trained_store.name, "local")
         registry = RestRegistry(tracking_uri, 10.0)
         base_ref = registry.resolve("base", "champion")
         assert base_ref.location.startswith("mlflow-artifacts:")
