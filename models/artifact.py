@@ -75,6 +75,19 @@ class ForecastInputError(ValueError):
         self.kind = kind
 
 
+def check_horizon(horizon: int, trained: int) -> None:
+    """Refuse a horizon below 1 or over the cap of a model trained for `trained` steps."""
+    if horizon < 1:
+        raise ForecastInputError(f"horizon must be >= 1, got {horizon}", "greater_than_equal")
+    cap = trained * MAX_HORIZON_MULTIPLE
+    if horizon > cap:
+        raise ForecastInputError(
+            f"horizon {horizon} is over this model's cap of {cap} "
+            f"({trained} trained steps, extended recursively up to {MAX_HORIZON_MULTIPLE}x)",
+            "less_than_equal",
+        )
+
+
 class StoredSeries(TypedDict):
     """One series of a panel model, as a forecast by its id reads it."""
 
@@ -149,14 +162,7 @@ class ForecasterArtifact:
         return self.scaler.log
 
     def check_horizon(self, horizon: int) -> None:
-        if horizon < 1:
-            raise ForecastInputError(f"horizon must be >= 1, got {horizon}", "greater_than_equal")
-        if horizon > self.max_horizon:
-            raise ForecastInputError(
-                f"horizon {horizon} is over this model's cap of {self.max_horizon} "
-                f"({self.config.horizon} trained steps, extended recursively up to {MAX_HORIZON_MULTIPLE}x)",
-                "less_than_equal",
-            )
+        check_horizon(horizon, self.config.horizon)
 
     def check_history(self, history: Sequence[float]) -> None:
         """Refuse a history this model cannot forecast from: too short, a value it reads that is

@@ -22,7 +22,13 @@ from pathlib import Path
 
 import torch
 
-from models.artifact import MAX_HORIZON_MULTIPLE, ArtifactMetadata, Forecast, ForecastInputError
+from models.artifact import (
+    MAX_HORIZON_MULTIPLE,
+    ArtifactMetadata,
+    Forecast,
+    ForecastInputError,
+    check_horizon,
+)
 from models.base_network import CONFIG_FILE, WEIGHTS_FILE, BaseConfig, BaseNetwork
 from models.calibration import Calibration
 from models.seasonality import detect_seasons
@@ -78,14 +84,7 @@ class BaseArtifact:
         return self.metadata.season_length if self.metadata.name and self.metadata.season_length else None
 
     def check_horizon(self, horizon: int) -> None:
-        if horizon < 1:
-            raise ForecastInputError(f"horizon must be >= 1, got {horizon}", "greater_than_equal")
-        if horizon > self.max_horizon:
-            raise ForecastInputError(
-                f"horizon {horizon} is over this model's cap of {self.max_horizon} "
-                f"({self.config.horizon} trained steps, extended recursively up to {MAX_HORIZON_MULTIPLE}x)",
-                "less_than_equal",
-            )
+        check_horizon(horizon, self.config.horizon)
 
     def check_history(self, history: Sequence[float]) -> None:
         if len(history) < MIN_HISTORY:

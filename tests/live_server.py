@@ -114,3 +114,37 @@ def running_service(
     """Start the service, wait for /ready (or /health), yield its base URL, stop it."""
     with service_process(workdir, tracking_uri, wait_ready, timeout, **env) as service:
         yield service.base
+
+
+@contextmanager
+def mlflow_models_serve(model_uri: str, tracking_uri: str, workdir: Path) -> Iterator[str]:
+    """A real `mlflow models serve -m model_uri` (as the README documents it) on a free port;
+    yields its base URL. MLflow's server runs `uvicorn` from PATH: the venv's bin goes first,
+    as `make mlflow-serve` does; MLflow's own variables of this process are not passed on."""
+    port = free_port()
+    log_path = workdir / "serve.log"
+    bin_dir = str(Path(sys.executable).parent)
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")},
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    command = [
+        str(Path(bin_dir) / "mlflow"),
+        "models", "serve", "-m", model_uri,
+        "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=workdir, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(process, base + "/ping", log_path, timeout=120)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -18,7 +18,7 @@ import mlflow
 import pytest
 import torch
 from conftest import seasonal_series
-from live_server import free_port, running_service, wait_until_answering
+from live_server import free_port, mlflow_models_serve, running_service, wait_until_answering
 from mlflow import MlflowClient
 
 from models.artifact import ArtifactMetadata, left_padded
@@ -287,34 +287,8 @@ def test_a_local_model_keeps_the_season_and_freq_it_was_trained_with(server, tra
 def mlflow_serve_base(base_store, tmp_path_factory) -> Iterator[str]:
     """`mlflow models serve -m models:/base@champion`, as the README documents it."""
     _, tracking_uri = base_store
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("mlflow_serve_base")
-    log_path = workdir / "serve.log"
-    bin_dir = str(Path(sys.executable).parent)
-    environment = {
-        **{key: value for key, value in os.environ.items() if key not in MLFLOW_VARIABLES},
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    command = [
-        str(Path(bin_dir) / "mlflow"),
-        "models", "serve", "-m", "models:/base@champion",
-        "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=workdir, env=environment, stdout=log, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(process, base + "/ping", log_path, timeout=120)
+    with mlflow_models_serve("models:/base@champion", tracking_uri, tmp_path_factory.mktemp("serve")) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_mlflow_models_serve_forecasts_with_the_base(mlflow_serve_base, base_folder):

@@ -3,49 +3,21 @@ bad params or histories get MLflow's 400 with one clear sentence, not a stack tr
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from live_server import free_port, wait_until_answering
+from live_server import mlflow_models_serve
 
 
 @pytest.fixture(scope="module")
 def mlflow_serve(trained_store, tmp_path_factory) -> Iterator[str]:
     """`mlflow models serve` on the trained store's champion, as the README documents it."""
-    port = free_port()
     workdir = tmp_path_factory.mktemp("mlflow_serve")
-    log_path = workdir / "serve.log"
-    # MLflow's server runs `uvicorn` from PATH: the venv's bin first, as `make mlflow-serve` does
-    bin_dir = str(Path(sys.executable).parent)
-    environment = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": trained_store.tracking_uri,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    command = [
-        str(Path(bin_dir) / "mlflow"),
-        "models", "serve", "-m", f"models:/{trained_store.name}@champion",
-        "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=workdir, env=environment, stdout=log, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(process, base + "/ping", log_path, timeout=120)
+    with mlflow_models_serve(
+        f"models:/{trained_store.name}@champion", trained_store.tracking_uri, workdir
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _invoke(base: str, history: list, **params: object) -> httpx.Response:
