@@ -62,13 +62,19 @@ format: install
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+## every candidate against the baselines on the built-in series, sets 1-5 and the hold-out set; the
+## base zero-shot; the goals table (benchmarks/results/, ~50 min on 2 cores)
 benchmark: install
-	$(PY) -m benchmarks.accuracy
+	$(PY) -m benchmarks.accuracy --cells lstm gru --no-extra --output benchmarks/results/builtin
+	$(PY) -m benchmarks.accuracy --series --output benchmarks/results
+	$(PY) -m benchmarks.accuracy --series --extra-dir benchmarks/data/holdout --output benchmarks/results/holdout
 	$(PY) -m benchmarks.zero_shot
 	$(PY) -m benchmarks.zero_shot --data-dir benchmarks/data/holdout --output-name zero_shot_holdout
+	$(PY) -m benchmarks.goals
 
 bench-serve: install
 	$(PY) -m benchmarks.serving
+	$(PY) -m benchmarks.goals
 
 reliability: install
 	$(PY) -m benchmarks.reliability
