@@ -9,17 +9,19 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from conftest import TINY, seasonal_series, series_frame
+from live_server import running_service
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from test_panel_training import panel_frame, run_cli
 
-from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, ArtifactMetadata
+from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, ArtifactMetadata, left_padded
 from models.base_artifact import BaseArtifact
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
@@ -262,3 +264,30 @@ def test_the_local_model_is_refit_through_the_last_point(in_tmp, make_series, ma
     assert result.artifact.metadata.tail[-1] == pytest.approx(series.values[-1])
     tags = _client(f"sqlite:///{in_tmp / 'mlflow.db'}").get_run(result.run_id).data.tags
     assert tags["served_from"].startswith("refitted on every point")
+
+
+def test_a_fine_tuned_model_serves_its_series_through_a_real_server(candidates_store, tmp_path):
+    """The fine-tuned candidate, pinned, behind a real `python -m service`: it continues its own
+    series with its stored tail and timestamps, keeps its season, and answers what the artifact
+    computes in-process."""
+    tracking_uri, values, _ = candidates_store
+    fine_tuned = _versions_by_candidate(_client(tracking_uri), "sales")["fine-tuned"]
+    artifact = _registered(tracking_uri, fine_tuned, tmp_path / "download")
+    season = artifact.fixed_season
+    assert season is not None and artifact.metadata.tail[-1] == pytest.approx(values[-1])
+    with running_service(
+        tmp_path, tracking_uri, FORECAST_MODELS="sales", FORECAST_VERSIONS=f"sales={fine_tuned.version}"
+    ) as base:
+        info = httpx.get(f"{base}/models/sales").json()
+        assert (info["kind"], info["version"], info["season_length"]) == ("base", str(fine_tuned.version), season)
+        answer = httpx.post(f"{base}/forecast", json={"model": "sales", "horizon": 6, "level": [80]}).json()
+        wrong = httpx.post(f"{base}/forecast", json={"model": "sales", "horizon": 6, "season": season + 1})
+    history = left_padded([artifact.metadata.tail[-artifact.lookback :]])
+    expected = artifact.predict(history, 6, [80], [season])
+    assert answer["forecast"] == pytest.approx(expected.point[0].tolist(), rel=1e-5)
+    assert answer["intervals"]["80"]["lower"] == pytest.approx(
+        expected.intervals[80][0][0].tolist(), rel=1e-5
+    )
+    assert (answer["season"], answer["season_source"]) == (season, "model")
+    assert answer["timestamps"] == artifact.metadata.future_timestamps[:6]
+    assert wrong.status_code == 422 and f"season {season}" in wrong.text
