@@ -9,6 +9,7 @@ of assuming whatever URI the previous test left behind.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ import pandas as pd
 import pytest
 import torch
 
+from models.artifact import ArtifactMetadata
+from models.base_artifact import BaseArtifact
+from models.base_network import BaseConfig, BaseNetwork
+from models.calibration import Calibration
 from training.config import TrainConfig
 
 # The networks under test are tiny: intra-op threads only add contention, and on a busy
@@ -139,3 +144,44 @@ def tiny_fit(tmp_path_factory: pytest.TempPathFactory):
     config = config.resolve(series)
     artifact = fit_artifact(config, series, logger=None, progress=False)
     return config, series, artifact
+
+
+# what `mlflow.set_tracking_uri`, `set_registry_uri` and `set_experiment` write into os.environ
+MLFLOW_VARIABLES = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_ID",
+)
+TINY_BASE = BaseConfig(context_length=24, horizon=6, hidden_size=8, num_layers=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny untrained zero-shot base artifact, as `make pretrain` writes one into models/base/."""
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny_base") / "base"
+    calibration = Calibration(torch.rand(40, TINY_BASE.horizon))
+    metadata = ArtifactMetadata(name="", season_length=0)
+    BaseArtifact(TINY_BASE, BaseNetwork(TINY_BASE), calibration, metadata).save(folder)
+    return folder
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The test's directory as the working directory (an in-process run puts its artifacts under
+    ./mlruns); MLflow's global URIs and the variables it mirrors them into are restored after,
+    so later tests' fluent calls and `mlflow models serve` subprocesses are not pointed here."""
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    saved = {variable: os.environ.get(variable) for variable in MLFLOW_VARIABLES}
+    monkeypatch.chdir(tmp_path)
+    for variable in MLFLOW_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    yield tmp_path
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
+    for variable, value in saved.items():
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value

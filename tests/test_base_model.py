@@ -16,29 +16,18 @@ from pathlib import Path
 import httpx
 import mlflow
 import pytest
-import torch
-from conftest import seasonal_series
+from conftest import MLFLOW_VARIABLES, TINY_BASE, seasonal_series
 from live_server import free_port, mlflow_models_serve, running_service, wait_until_answering
 from mlflow import MlflowClient
 
-from models.artifact import ArtifactMetadata, left_padded
+from models.artifact import left_padded
 from models.base_artifact import BaseArtifact
-from models.base_network import BaseConfig, BaseNetwork
-from models.calibration import Calibration
 from models.seasonality import detect_season
 from service.registry import RestRegistry
 from training.__main__ import register_shipped_base
 from training.shipped_base import register_base
 from training.tracking import configure_tracking, register
 
-TINY_BASE = BaseConfig(context_length=24, horizon=6, hidden_size=8, num_layers=1)
-# what `mlflow.set_tracking_uri`, `set_registry_uri` and `set_experiment` write into os.environ
-MLFLOW_VARIABLES = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_REGISTRY_URI",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_EXPERIMENT_ID",
-)
 MONTHLY = [round(value, 3) for value in seasonal_series(60, season=12, seed=3)]
 
 
@@ -66,24 +55,13 @@ def mlflow_pointed_at(store_dir: Path) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def base_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny zero-shot base artifact, as `make pretrain` writes one into models/base/."""
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny_base") / "base"
-    calibration = Calibration(torch.rand(40, TINY_BASE.horizon))
-    metadata = ArtifactMetadata(name="", season_length=0)
-    BaseArtifact(TINY_BASE, BaseNetwork(TINY_BASE), calibration, metadata).save(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def base_store(base_folder, trained_store, tmp_path_factory) -> tuple[Path, str]:
+def base_store(tiny_base, trained_store, tmp_path_factory) -> tuple[Path, str]:
     """A new store: the base registered by the step `--if-missing` runs first, and the trained
     passengers model registered next to it (a local model with season 12 and freq MS)."""
     store_dir = tmp_path_factory.mktemp("base_store")
     tracking_uri = f"sqlite:///{store_dir / 'mlflow.db'}"
     with mlflow_pointed_at(store_dir):
-        register_shipped_base(tracking_uri, set(), base_folder)
+        register_shipped_base(tracking_uri, set(), tiny_base)
         configure_tracking(tracking_uri)
         with mlflow.start_run():
             register(trained_store.result.artifact, trained_store.name, "local")
@@ -101,9 +79,9 @@ def forecast(server: str, **body: object) -> httpx.Response:
     return httpx.post(f"{server}/forecast", json={"model": "base", **body}, timeout=30)
 
 
-def expected(base_folder: Path, history: list[float], horizon: int, season: int, levels=()) -> dict:
+def expected(tiny_base: Path, history: list[float], horizon: int, season: int, levels=()) -> dict:
     """The in-process forecast of the same artifact."""
-    artifact = BaseArtifact.load(base_folder)
+    artifact = BaseArtifact.load(tiny_base)
     prediction = artifact.predict(left_padded([history[-artifact.lookback :]]), horizon, levels, [season])
     return {
         "forecast": prediction.point[0].tolist(),
@@ -111,7 +89,7 @@ def expected(base_folder: Path, history: list[float], horizon: int, season: int,
     }
 
 
-def test_the_base_is_registered_once_as_champion(base_store, base_folder, capsys):
+def test_the_base_is_registered_once_as_champion(base_store, tiny_base, capsys):
     _, tracking_uri = base_store
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     (version,) = client.search_model_versions("name = 'base'")
@@ -119,8 +97,8 @@ def test_the_base_is_registered_once_as_champion(base_store, base_folder, capsys
     run = client.get_run(version.run_id)
     assert run.data.tags["job"] == "register-base" and run.data.params["context_length"] == "24"
     with mlflow_pointed_at(base_store[0]):
-        assert register_base(tracking_uri, base_folder) is None
-        register_shipped_base(tracking_uri, {"base"}, base_folder)
+        assert register_base(tracking_uri, tiny_base) is None
+        register_shipped_base(tracking_uri, {"base"}, tiny_base)
     assert len(client.search_model_versions("name = 'base'")) == 1
     assert capsys.readouterr().out == ""
 
@@ -145,13 +123,13 @@ def test_models_route_describes_both_kinds(server):
     assert kinds == {"base": "base", "passengers": "local"}
 
 
-def test_a_given_season_is_used_and_said(server, base_folder):
+def test_a_given_season_is_used_and_said(server, tiny_base):
     response = forecast(server, history=MONTHLY, horizon=6, season=12, level=[80])
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["model"]["kind"] == "base" and answer["model"]["name"] == "base"
     assert (answer["season"], answer["season_source"]) == (12, "given")
-    reference = expected(base_folder, MONTHLY, 6, 12, [80])
+    reference = expected(tiny_base, MONTHLY, 6, 12, [80])
     assert answer["forecast"] == pytest.approx(reference["forecast"], rel=1e-6)
     assert [answer["intervals"]["80"]["lower"], answer["intervals"]["80"]["upper"]] == [
         pytest.approx(bound, rel=1e-6) for bound in reference[80]
@@ -159,23 +137,21 @@ def test_a_given_season_is_used_and_said(server, base_folder):
     assert answer["timestamps"] is None
 
 
-def test_without_a_season_it_is_detected_and_said(server, base_folder):
+def test_without_a_season_it_is_detected_and_said(server, tiny_base):
     assert detect_season(MONTHLY) == 12
     answer = forecast(server, history=MONTHLY, horizon=8).json()
     assert (answer["season"], answer["season_source"]) == (12, "detected")
-    assert answer["forecast"] == pytest.approx(expected(base_folder, MONTHLY, 8, 12)["forecast"], rel=1e-6)
+    assert answer["forecast"] == pytest.approx(expected(tiny_base, MONTHLY, 8, 12)["forecast"], rel=1e-6)
     # a history with no season: 1, and the forecast differs from the seasonal one
     trend = [float(value) for value in range(40)]
     answer = forecast(server, history=trend, horizon=3).json()
     assert (answer["season"], answer["season_source"]) == (1, "detected")
 
 
-def test_a_season_longer_than_the_history_falls_back_to_none(server, base_folder):
+def test_a_season_longer_than_the_history_falls_back_to_none(server, tiny_base):
     answer = forecast(server, history=MONTHLY[:20], horizon=2, season=500).json()
     assert (answer["season"], answer["season_source"]) == (500, "given")
-    assert answer["forecast"] == pytest.approx(
-        expected(base_folder, MONTHLY[:20], 2, 1)["forecast"], rel=1e-6
-    )
+    assert answer["forecast"] == pytest.approx(expected(tiny_base, MONTHLY[:20], 2, 1)["forecast"], rel=1e-6)
 
 
 def test_freq_and_start_give_timestamps(server):
@@ -185,7 +161,7 @@ def test_freq_and_start_give_timestamps(server):
     assert answer["timestamps"] == ["2020-12-02T00:00:00", "2020-12-02T00:30:00"]
 
 
-def test_a_batch_takes_a_season_per_series(server, base_folder):
+def test_a_batch_takes_a_season_per_series(server, tiny_base):
     weekly = [10.0 + (day % 7 == 5) * 8.0 + 0.1 * day for day in range(42)]
     body = {
         "horizon": 4,
@@ -206,7 +182,7 @@ def test_a_batch_takes_a_season_per_series(server, base_folder):
         ("weekly", 7, "given"),
     ]
     for item, history in zip(items, (MONTHLY, MONTHLY[:30], weekly), strict=True):
-        reference = expected(base_folder, history, 4, item["season"])["forecast"]
+        reference = expected(tiny_base, history, 4, item["season"])["forecast"]
         assert item["forecast"] == pytest.approx(reference, rel=1e-5), item["id"]
     assert items[0]["timestamps"][0] == "2021-02-01T00:00:00" and items[1]["timestamps"] is None
     # without a season anywhere, each series' own is detected
@@ -291,7 +267,7 @@ def mlflow_serve_base(base_store, tmp_path_factory) -> Iterator[str]:
         yield base
 
 
-def test_mlflow_models_serve_forecasts_with_the_base(mlflow_serve_base, base_folder):
+def test_mlflow_models_serve_forecasts_with_the_base(mlflow_serve_base, tiny_base):
     def invoke(**params: object) -> httpx.Response:
         body = {"dataframe_records": [{"history": MONTHLY}, {"history": [round(v) for v in MONTHLY[:20]]}]}
         return httpx.post(f"{mlflow_serve_base}/invocations", json={**body, "params": params}, timeout=30)
@@ -300,7 +276,7 @@ def test_mlflow_models_serve_forecasts_with_the_base(mlflow_serve_base, base_fol
     assert given.status_code == 200, given.text
     rows = given.json()["predictions"]
     assert [row["season"] for row in rows] == [12, 12]
-    assert rows[0]["forecast"] == pytest.approx(expected(base_folder, MONTHLY, 3, 12)["forecast"], rel=1e-6)
+    assert rows[0]["forecast"] == pytest.approx(expected(tiny_base, MONTHLY, 3, 12)["forecast"], rel=1e-6)
     detected = invoke().json()["predictions"]
     assert detected[0]["season"] == 12 and len(detected[0]["forecast"]) == TINY_BASE.horizon
     for params, message in [
@@ -313,7 +289,7 @@ def test_mlflow_models_serve_forecasts_with_the_base(mlflow_serve_base, base_fol
     assert all(math.isfinite(value) for row in detected for value in row["forecast"])
 
 
-def test_a_tracking_server_registers_and_hands_out_either_kind(base_folder, trained_store, tmp_path):
+def test_a_tracking_server_registers_and_hands_out_either_kind(tiny_base, trained_store, tmp_path):
     """Through `mlflow server` with its artifact proxy, the service's REST path downloads the files
     each version lists: the base's and a local model's."""
     port = free_port()
@@ -335,7 +311,7 @@ def test_a_tracking_server_registers_and_hands_out_either_kind(base_folder, trai
     try:
         wait_until_answering(process, f"{tracking_uri}/health", log_path, timeout=90)
         with mlflow_pointed_at(tmp_path):
-            assert register_base(tracking_uri, base_folder) == "1"
+            assert register_base(tracking_uri, tiny_base) == "1"
             configure_tracking(tracking_uri)
             with mlflow.start_run():
                 register(trained_store.result.artifact, trained_store.name, "local")

@@ -5,8 +5,6 @@ that is registered was refit through the last point."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,46 +13,26 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import TINY, seasonal_series, series_frame
+from conftest import TINY, TINY_BASE, seasonal_series, series_frame
 from live_server import running_service
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from test_panel_training import panel_frame, run_cli
 
-from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, ArtifactMetadata, left_padded
+from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, left_padded
 from models.base_artifact import BaseArtifact
-from models.base_network import BaseConfig, BaseNetwork
-from models.calibration import Calibration
 from training.baselines import BASELINES, MAX_SEASON, validation_baselines
 from training.config import TrainConfig
 from training.data import SeriesData
 from training.finetune import FINE_TUNED, BaseCandidate, training_windows
 from training.pipeline import backtest, fit_artifact, load_series, series_metadata, train
 
-TINY_BASE = BaseConfig(context_length=24, horizon=6, hidden_size=8, num_layers=1)
 FINE_TUNE_CLI = [
     *(f"--{key.replace('_', '-')}={value}" for key, value in TINY.items()),
     "--finetune-max-epochs=3",
     "--finetune-patience=1",
 ]
 LENGTH = 96
-# what `mlflow.set_tracking_uri`, `set_registry_uri` and `set_experiment` write into os.environ
-MLFLOW_VARIABLES = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_REGISTRY_URI",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_EXPERIMENT_ID",
-)
-
-
-@pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    directory = tmp_path_factory.mktemp("base") / "base"
-    calibration = Calibration(torch.rand(40, TINY_BASE.horizon))
-    metadata = ArtifactMetadata(name="", season_length=0)
-    BaseArtifact(TINY_BASE, BaseNetwork(TINY_BASE), calibration, metadata).save(directory)
-    return directory
 
 
 @pytest.fixture(scope="module")
@@ -226,26 +204,6 @@ def test_a_base_folder_without_a_base_is_refused_before_training(tmp_path):
     assert done.returncode == 2 and "holds no base artifact" in done.stderr
 
 
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The test's directory as the working directory (an in-process run puts its artifacts under
-    ./mlruns); MLflow's global URIs and the variables it mirrors them into are restored after,
-    so later tests' fluent calls and `mlflow models serve` subprocesses are not pointed here."""
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    saved = {variable: os.environ.get(variable) for variable in MLFLOW_VARIABLES}
-    monkeypatch.chdir(tmp_path)
-    for variable in MLFLOW_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    yield tmp_path
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
-    for variable, value in saved.items():
-        if value is None:
-            os.environ.pop(variable, None)
-        else:
-            os.environ[variable] = value
-
-
 def test_the_local_model_is_refit_through_the_last_point(in_tmp, make_series, make_frame, write_csv, tiny):
     path = write_csv(make_frame(make_series(80)))
     config = TrainConfig(name="local", data=str(path), horizon=6, **tiny)
@@ -279,7 +237,11 @@ def test_a_fine_tuned_model_serves_its_series_through_a_real_server(candidates_s
         tmp_path, tracking_uri, FORECAST_MODELS="sales", FORECAST_VERSIONS=f"sales={fine_tuned.version}"
     ) as base:
         info = httpx.get(f"{base}/models/sales").json()
-        assert (info["kind"], info["version"], info["season_length"]) == ("base", str(fine_tuned.version), season)
+        assert (info["kind"], info["version"], info["season_length"]) == (
+            "base",
+            str(fine_tuned.version),
+            season,
+        )
         answer = httpx.post(f"{base}/forecast", json={"model": "sales", "horizon": 6, "level": [80]}).json()
         wrong = httpx.post(f"{base}/forecast", json={"model": "sales", "horizon": 6, "season": season + 1})
     history = left_padded([artifact.metadata.tail[-artifact.lookback :]])

@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pytest
 import torch
+from conftest import MLFLOW_VARIABLES
 
 from models.base_artifact import BaseArtifact
 from models.base_network import BaseConfig, BaseNetwork
@@ -23,13 +23,6 @@ from training.pretrain import main
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TINY_NETWORK = ["--context-length", "24", "--horizon", "6", "--hidden-size", "8", "--num-layers", "1"]
-# what `mlflow.set_tracking_uri`, `set_registry_uri` and `set_experiment` write into os.environ
-MLFLOW_VARIABLES = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_REGISTRY_URI",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_EXPERIMENT_ID",
-)
 TINY_RUN = ["--windows-per-epoch", "64", "--val-windows", "32", "--batch-size", "16", "--no-progress"]
 
 
@@ -61,20 +54,6 @@ def run_args(
         *TINY_NETWORK,
         *TINY_RUN,
     ]  # fmt: skip
-
-
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The test's directory, as the working directory (a new SQLite store puts its artifacts
-    under ./mlruns); MLflow's global URIs and the variables it mirrors them into are restored
-    after, so later tests' stores and `mlflow models serve` subprocesses are not pointed here."""
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    monkeypatch.chdir(tmp_path)
-    for variable in MLFLOW_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    yield tmp_path
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
 
 
 def test_default_base_stays_small() -> None:
