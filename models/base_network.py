@@ -1,17 +1,18 @@
-"""The global base network: one recurrent forecaster for windows of any series.
+"""The global base network: one forecaster for windows of any series.
 
 ES-RNN's split between classical structure and one shared network: for each window the
-network computes classical prior forecasts for the window's season length m (naive, seasonal
-naive, damped trend, damped trend plus the last season's shape), and a recurrent encoder over
-the window emits, per forecast step, softmax weights that mix those priors plus an additive
-correction. Both heads start at zero, so an untrained network forecasts the priors' plain mean.
+network computes the classical candidates of `models.priors` for the window's season length m
+(16 closed-form forecasts, plain and log scale) and each candidate's one-step error on the
+window's own latest values, and mixes the candidates per forecast step with softmax weights
+plus an additive correction. The mixer reads the in-context errors, the season and - when
+`recurrent` - a recurrent encoder's summary of the window; it starts as selection by in-context
+error (weights = softmax(-log(error) / SELECTION_TEMPERATURE)), the correction at zero, so an
+untrained network already forecasts like AutoETS-style model choice among the candidates.
 
-Everything runs in the window-normalised space of `models.scaling`: level = mean of the last
-season (the last value without a season), scale = mean absolute step. Histories shorter than
-the context are left-padded with NaN; the padding mask is an encoder input, and a season
-longer than the observed history falls back to the non-seasonal priors.
-
-This is a first version that makes the pretraining pipeline real; its accuracy is untested.
+Everything runs in the window-normalised space of `models.window` (level = mean of the last
+season, scale = mean absolute step). Histories shorter than the context are left-padded with
+NaN; the padding mask is an encoder input, and a season longer than the observed history falls
+back to the non-seasonal candidates. Which parts earn their cost: ablations.md section 23.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """python -m training.pretrain: pretrain the global base network on the corpus (`make pretrain`).
 
-Windows come from the corpus (`make corpus`) through `training/corpus_windows.py`. The same command runs on one process or data-parallel
-(`--devices N --num-nodes K`: DDP over gloo on CPU), logs params and per-epoch losses to
-MLflow, checkpoints every epoch and resumes from the last checkpoint of its checkpoint
-directory. At the end rank 0 writes the weights (state_dict) and config (JSON) to `--output`.
+Windows come from the corpus (`make corpus`) through `training/corpus_windows.py`. The same
+command runs on one process or data-parallel (`--devices N --num-nodes K`: DDP over gloo on
+CPU), logs params and per-epoch losses to MLflow, checkpoints every epoch and resumes from the
+last checkpoint of its checkpoint directory. At the end rank 0 calibrates the network on the
+held-out validation windows and writes the base artifact (`models.base_artifact`: weights,
+config with the run's facts, calibration) to `--output`. The defaults rebuild the shipped base.
 """
 
 from __future__ import annotations
