@@ -99,7 +99,8 @@ def image(docker: str, timings: dict[str, float]) -> str:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, timings: dict[str, float]) -> Path:
-    """A tracking store with one tiny registered model, trained on the host.
+    """A tracking store with one tiny registered local model, trained on the host (the base
+    candidates are exercised by `test_container_trains`).
 
     The SQLite database records artifact locations as absolute host paths, so the
     container mounts this folder at the same absolute path."""
@@ -108,7 +109,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, timings: dict[str, float]) -
     result = subprocess.run(
         [
             sys.executable, "-m", "training",
-            "--series", MODEL, "--cell", "lstm", "--max-epochs", "2", "--ensemble-size", "1",
+            "--series", MODEL, "--cell", "lstm", "--max-epochs", "2", "--ensemble-size", "1", "--from-scratch",
             "--no-progress", "--tracking-uri", f"sqlite:///{directory}/mlflow.db",
         ],
         cwd=directory,
@@ -179,17 +180,20 @@ def test_image_metadata(image: str) -> None:
 @pytest.mark.container
 def test_container_trains(image: str, timings: dict[str, float]) -> None:
     """The image trains too (the compose trainer's job) with its runtime dependencies only:
-    the built-in config and data come from the installed package (no source checkout),
-    MLflow is the client-only `mlflow-skinny`, and the logged model says so."""
+    the shipped base, the built-in config and data come from the installed package (no source
+    checkout) - the base is registered and the series gets its base candidates next to the
+    local one - MLflow is the client-only `mlflow-skinny`, and the logged model says so."""
     started = time.perf_counter()
     result = _docker(
         "run", "--rm", image, "sh", "-c",
-        f"python -m training --series {MODEL} --cell lstm --max-epochs 1 --ensemble-size 1 --no-progress"
+        f"python -m training --series {MODEL} --cell lstm --max-epochs 1 --ensemble-size 1"
+        " --finetune-max-epochs 1 --if-missing --no-progress"
         " && find mlruns -name requirements.txt -exec cat {} +",
         timeout=900,
     )  # fmt: skip
     timings["train_in_container"] = time.perf_counter() - started
-    assert "trained 1 model(s)" in result.stdout, result.stdout[-3000:]
+    assert "registered the base model" in result.stdout, result.stdout[-3000:]
+    assert "trained 3 model(s)" in result.stdout, result.stdout[-3000:]
     requirements = {line.split("==")[0] for line in result.stdout.splitlines() if "==" in line}
     assert {"torch", "mlflow-skinny", "pandas", "numpy"} <= requirements, result.stdout[-3000:]
     assert "mlflow" not in requirements, "the image has the full mlflow package"
