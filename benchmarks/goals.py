@@ -92,7 +92,12 @@ def goals_table() -> str:
         rows.append(("built-in rows won", "6 of 6", f"{sum(won)} of {len(won)}", "yes" if all(won) else "no"))
     else:
         rows.append(("built-in rows won", "6 of 6", "not measured", ""))
-    rows.append(("interval coverage of the champions, mean abs(coverage - nominal)", "within sampling; no 80 % row < 0.65"))
+    rows.append(
+        (
+            "interval coverage of the champions, mean abs(coverage - nominal)",
+            "within sampling; no 80 % row < 0.65",
+        )
+    )
     rows[-1] += _coverage_cell(champion)
     rows.append(("interval coverage of the zero-shot base", "within sampling; no 80 % row < 0.65"))
     rows[-1] += _coverage_cell(zero_shot)
@@ -122,7 +127,8 @@ def goals_table() -> str:
         result["cells"]["fine-tuned"]["seconds"]
         for report in (_load(RESULTS / "accuracy.json"), _load(RESULTS / "holdout" / "accuracy.json"))
         for result in (report or {}).get("extra", [])
-        if "fine-tuned" in result["cells"] and FINE_TUNE_LENGTHS[0] <= result["length"] <= FINE_TUNE_LENGTHS[1]
+        if "fine-tuned" in result["cells"]
+        and FINE_TUNE_LENGTHS[0] <= result["length"] <= FINE_TUNE_LENGTHS[1]
     ]
     rows.append(
         (

@@ -161,6 +161,11 @@ class ForecasterArtifact:
     def requires_positive(self) -> bool:
         return self.scaler.log
 
+    @property
+    def fixed_season(self) -> int:
+        """The season every forecast uses: the training series'."""
+        return int(self.metadata.season_length)
+
     def check_horizon(self, horizon: int) -> None:
         check_horizon(horizon, self.config.horizon)
 

@@ -26,6 +26,7 @@ from models.artifact import (
     MAX_HORIZON_MULTIPLE,
     ArtifactMetadata,
     Forecast,
+    ForecasterArtifact,
     ForecastInputError,
     check_horizon,
 )
@@ -97,13 +98,10 @@ class BaseArtifact:
                 "finite_number",
             )
 
-    def season_for(self, history: Sequence[float], season: int | None) -> int:
-        """The season a forecast of `history` uses: the one asked for, the model's own, or detected."""
-        if season is not None:
-            return season
-        if self.fixed_season is not None:
-            return self.fixed_season
-        return self.detect_seasons([history])[0]
+    def seasons_for(self, histories: Sequence[Sequence[float]], season: int | None) -> list[int]:
+        """The season each forecast uses: the one asked for, the model's own, or detected."""
+        chosen = season if season is not None else self.fixed_season
+        return [chosen] * len(histories) if chosen is not None else self.detect_seasons(histories)
 
     def detect_seasons(self, histories: Sequence[Sequence[float]]) -> list[int]:
         """The season each history shows (`models.seasonality`), all tested at once."""
@@ -166,3 +164,12 @@ class BaseArtifact:
         network.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True, map_location="cpu"))
         scores = torch.load(directory / CALIBRATION_FILE, weights_only=True, map_location="cpu")["scores"]
         return cls(config, network, Calibration(scores), metadata, facts=document)
+
+
+# what training logs and the service loads: a local forecaster or a base-network artifact
+Artifact = ForecasterArtifact | BaseArtifact
+
+
+def load_artifact(folder: str | Path) -> Artifact:
+    """The artifact in `folder`, whichever kind training or `make pretrain` wrote there."""
+    return BaseArtifact.load(folder) if is_base_artifact(folder) else ForecasterArtifact.load(folder)

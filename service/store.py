@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from models.artifact import ForecasterArtifact
-from models.base_artifact import BaseArtifact, is_base_artifact
+from models.base_artifact import Artifact, BaseArtifact, load_artifact
 from service.registry import ModelNotFound, ModelVersionRef, Registry, RegistryError
 from service.schemas import ModelInfo, Readiness, ReloadOutcome, ReloadReport
 from service.settings import Settings
@@ -27,14 +27,6 @@ PINNED_CACHE_SIZE = 8
 # GET /models/{name} lists at most this many of a panel model's series ids
 LISTED_SERIES_IDS = 100
 SHUTTING_DOWN = "shutting down: requests in flight are finishing; send new ones to another replica"
-
-
-Artifact = ForecasterArtifact | BaseArtifact
-
-
-def load_artifact(folder: Path) -> Artifact:
-    """The artifact in `folder`, whichever kind training or `make pretrain` wrote there."""
-    return BaseArtifact.load(folder) if is_base_artifact(folder) else ForecasterArtifact.load(folder)
 
 
 @dataclass(frozen=True)
@@ -50,9 +42,7 @@ class LoadedModel:
     @property
     def fixed_season(self) -> int | None:
         """The season every forecast of this model uses; None when it is per request (zero-shot base)."""
-        if isinstance(self.artifact, BaseArtifact):
-            return self.artifact.fixed_season
-        return int(self.artifact.metadata.season_length)
+        return self.artifact.fixed_season
 
     @property
     def cell(self) -> str | None:

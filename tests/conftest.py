@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,21 +168,33 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@contextmanager
+def mlflow_pointed_at(store_dir: Path) -> Iterator[None]:
+    """Work in `store_dir` (a new SQLite store puts its artifacts under ./mlruns); MLflow's global
+    URIs and the variables it mirrors them into are restored after, so later tests' stores and
+    subprocesses are not pointed here."""
+    uris = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    variables = {name: os.environ.get(name) for name in MLFLOW_VARIABLES}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(store_dir)
+        for name in MLFLOW_VARIABLES:
+            patch.delenv(name, raising=False)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(uris[0])
+            mlflow.set_registry_uri(uris[1])
+            for name, value in variables.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
 @pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The test's directory as the working directory (an in-process run puts its artifacts under
-    ./mlruns); MLflow's global URIs and the variables it mirrors them into are restored after,
-    so later tests' fluent calls and `mlflow models serve` subprocesses are not pointed here."""
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    saved = {variable: os.environ.get(variable) for variable in MLFLOW_VARIABLES}
-    monkeypatch.chdir(tmp_path)
-    for variable in MLFLOW_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    yield tmp_path
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
-    for variable, value in saved.items():
-        if value is None:
-            os.environ.pop(variable, None)
-        else:
-            os.environ[variable] = value
+def in_tmp(tmp_path: Path) -> Iterator[Path]:
+    """The test's directory as the working directory, MLflow's globals restored after
+    (`mlflow_pointed_at`), so later tests' fluent calls and `mlflow models serve` subprocesses
+    are not pointed here."""
+    with mlflow_pointed_at(tmp_path):
+        yield tmp_path

@@ -10,13 +10,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import mlflow
 import pytest
-from conftest import MLFLOW_VARIABLES, TINY_BASE, seasonal_series
+from conftest import TINY_BASE, mlflow_pointed_at, seasonal_series
 from live_server import free_port, mlflow_models_serve, running_service, wait_until_answering
 from mlflow import MlflowClient
 
@@ -29,29 +28,6 @@ from training.shipped_base import register_base
 from training.tracking import configure_tracking, register
 
 MONTHLY = [round(value, 3) for value in seasonal_series(60, season=12, seed=3)]
-
-
-@contextmanager
-def mlflow_pointed_at(store_dir: Path) -> Iterator[None]:
-    """Work in `store_dir` (a new SQLite store puts its artifacts under ./mlruns); MLflow's global
-    URIs and the variables it mirrors them into are restored after, so later tests' stores and
-    subprocesses are not pointed here."""
-    uris = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    variables = {name: os.environ.get(name) for name in MLFLOW_VARIABLES}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(store_dir)
-        for name in MLFLOW_VARIABLES:
-            patch.delenv(name, raising=False)
-        try:
-            yield
-        finally:
-            mlflow.set_tracking_uri(uris[0])
-            mlflow.set_registry_uri(uris[1])
-            for name, value in variables.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,10 @@ import pandas as pd
 import torch
 from utilsforecast.losses import mae, rmse, smape
 
-from models.artifact import ForecasterArtifact, interval_coverage
-from models.base_artifact import BaseArtifact
+from models.artifact import interval_coverage
+from models.base_artifact import Artifact, BaseArtifact
 
 # a model trained for the series (local) or started from the base network (zero-shot, fine-tuned)
-Artifact = ForecasterArtifact | BaseArtifact
 
 METRICS = ("mase", "mae", "rmse", "smape")
 LEVELS = (80, 95)

@@ -28,11 +28,11 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
 
 from models.artifact import MAX_HORIZON_MULTIPLE, ArtifactMetadata, ForecasterArtifact, StoredSeries
-from models.base_artifact import BaseArtifact
+from models.base_artifact import Artifact, BaseArtifact
 from models.calibration import WINDOWS_FOR_95, Calibration
 from models.scaling import WindowScaler
 from training import tracking
-from training.backtest import Artifact, Backtest, mase_scale, mean_backtest, run_backtest
+from training.backtest import Backtest, mase_scale, mean_backtest, run_backtest
 from training.baselines import Baselines
 from training.calibrate import validation_scores
 from training.config import TrainConfig, load_panel

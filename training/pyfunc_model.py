@@ -19,8 +19,8 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
-from models.artifact import PYFUNC_ARTIFACT, ForecasterArtifact, ForecastInputError, left_padded
-from models.base_artifact import MAX_SEASON, BaseArtifact, is_base_artifact
+from models.artifact import PYFUNC_ARTIFACT, ForecastInputError, left_padded
+from models.base_artifact import MAX_SEASON, Artifact, BaseArtifact, load_artifact
 
 
 def _invalid(message: str) -> MlflowException:
@@ -50,9 +50,7 @@ def _season(params: dict[str, Any], fixed: int | None) -> int | None:
 class ForecasterPyfunc(PythonModel):
     def load_context(self, context: PythonModelContext) -> None:
         folder = context.artifacts[PYFUNC_ARTIFACT]
-        self.artifact: ForecasterArtifact | BaseArtifact = (
-            BaseArtifact.load(folder) if is_base_artifact(folder) else ForecasterArtifact.load(folder)
-        )
+        self.artifact: Artifact = load_artifact(folder)
 
     def predict(
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -61,7 +59,7 @@ class ForecasterPyfunc(PythonModel):
         horizon = params.get("horizon")
         horizon = self.artifact.config.horizon if horizon is None else int(horizon)
         base = isinstance(self.artifact, BaseArtifact)
-        season = _season(params, self.artifact.fixed_season if base else self.artifact.metadata.season_length)
+        season = _season(params, self.artifact.fixed_season)
         histories = [_numbers(history, row) for row, history in enumerate(model_input["history"])]
         try:
             self.artifact.check_horizon(horizon)
@@ -75,7 +73,7 @@ class ForecasterPyfunc(PythonModel):
         rows = left_padded([history[-self.artifact.lookback :] for history in histories])
         if not base:
             return pd.DataFrame({"forecast": self.artifact.predict(rows, horizon).point.double().tolist()})
-        seasons = [self.artifact.season_for(history, season) for history in histories]
+        seasons = self.artifact.seasons_for(histories, season)
         forecast = self.artifact.predict(rows, horizon, seasons=seasons).point
         return pd.DataFrame({"forecast": forecast.double().tolist(), "season": seasons})
 

@@ -27,9 +27,9 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, tracking_uri_or_default
-from models.base_artifact import BaseArtifact
+from models.base_artifact import Artifact, BaseArtifact
 from models.network import NetworkSettings
-from training.backtest import Artifact, Backtest, plot_backtest
+from training.backtest import Backtest, plot_backtest
 from training.baselines import Baselines
 from training.config import TrainConfig
 from training.data import SeriesData
