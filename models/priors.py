@@ -12,6 +12,8 @@ padding on the left (observed [B, C] says where), the effective season m [B] (1 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from models.window import NormalisedWindow, normalise_window
@@ -38,55 +40,119 @@ SEASON_DECAY = 0.8
 LOCAL_TREND_WINDOW = 8
 
 
-def _weighted_line(
-    values: torch.Tensor, weights: torch.Tensor, positions: torch.Tensor
+def latest_lines(
+    values: torch.Tensor, lengths: tuple[torch.Tensor, ...]
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Least-squares lines through the latest n values of each row of `values` [B, C], one line
+    per tensor of such n [B, 1] in `lengths`: [(its value at the last position, its slope), each
+    [B, 1]]; slope 0 through a single value. In closed form over evenly spaced positions, from
+    running sums over the steps back from the last value."""
+    backwards = values.flip(1)
+    steps_back = torch.arange(values.shape[1], device=values.device, dtype=values.dtype)
+    sums = backwards.cumsum(dim=1)
+    moments = (backwards * steps_back).cumsum(dim=1)
+    lines = []
+    for n in lengths:
+        last = (n.long() - 1).clamp_min(0)
+        total, moment = sums.gather(1, last), moments.gather(1, last)
+        mean = total / n
+        # in steps back the mean position is (n - 1) / 2 and the spread n (n^2 - 1) / 12
+        centre = (n - 1.0) / 2.0
+        spread = n * (n * n - 1.0) / 12.0
+        slope = -torch.where(spread > 0.25, (moment - centre * total) / spread.clamp_min(0.25), 0.0)
+        lines.append((mean + slope * centre, slope))
+    return lines
+
+
+@dataclass(frozen=True)
+class WindowLayout:
+    """What the priors read from where a window has values and from its season, not from the
+    values: computed once per batch and shared by the plain and the log-scale priors, whose
+    windows have the same observed positions and seasons. A window's values are a suffix of
+    it (`normalise_window` pads histories on the left)."""
+
+    first: torch.Tensor  # [B, 1] position of the first observed value
+    phase: torch.Tensor  # [B, C] p steps before the last value -> p mod m
+    moving_start: torch.Tensor  # [B, C] bounds of the centred one-season moving average
+    moving_end: torch.Tensor
+    inside: torch.Tensor  # [B, C] where that average lies wholly on observed values
+    profile_weights: torch.Tensor  # [B, C] each position's weight in its phase's index
+    phase_weights: torch.Tensor  # [B, C] the total weight of phase p at index p
+    profile_kept: torch.Tensor  # [B, C] the phases of a usable profile
+    level_weights: torch.Tensor  # [C, len(LEVEL_RATES)] each rate's weight per position
+    level_totals: torch.Tensor  # [B, len(LEVEL_RATES)] their sums over each row's values
+    line_lengths: tuple[torch.Tensor, torch.Tensor]  # [B, 1] whole window, its recent part
+
+    @classmethod
+    def of(cls, window: NormalisedWindow) -> WindowLayout:
+        observed, season = window.observed, window.season
+        batch, context = observed.shape
+        device, dtype = observed.device, observed.dtype
+        count = observed.sum(dim=1).long()
+        back = torch.arange(context - 1, -1, -1, device=device)
+        position = torch.arange(context, device=device)
+        # what depends on the season alone, once per distinct season [S, C], then per row
+        seasons, row = torch.unique(season, return_inverse=True)
+        phase = torch.remainder(back[None, :], seasons[:, None]).index_select(0, row)
+        decay = SEASON_DECAY ** torch.div(back[None, :], seasons[:, None], rounding_mode="floor")
+        # centred moving average over one season: positions t - m // 2 ... t - m // 2 + m - 1
+        start = position[None, :] - (seasons // 2)[:, None]
+        moving_start = start.clamp(0, context).index_select(0, row)
+        moving_end = (start + seasons[:, None]).clamp(0, context).index_select(0, row)
+        first_whole = (context - count + season // 2)[:, None]
+        last_whole = (context - season + season // 2)[:, None]
+        inside = (position[None, :] >= first_whole) & (position[None, :] <= last_whole)
+        profile_weights = torch.where(inside, decay.index_select(0, row), 0.0)
+        phase_weights = torch.zeros(batch, context, device=device).scatter_add(1, phase, profile_weights)
+        in_season = torch.arange(context, device=device)[None, :] < season[:, None]
+        usable = (season > 1) & (count >= 2 * season)
+        back = back.to(dtype)
+        # the values are a suffix of the window (padding is on the left): n of them weigh
+        # r^0 ... r^(n-1), which sum to (1 - r^n) / (1 - r)
+        rates = 1.0 - torch.tensor(LEVEL_RATES, device=device, dtype=dtype)
+        n = count.to(dtype)[:, None]
+        recent = torch.maximum(2 * season, torch.full_like(season, LOCAL_TREND_WINDOW)).to(dtype)[:, None]
+        return cls(
+            first=(context - count).clamp_max(context - 1)[:, None],
+            phase=phase,
+            moving_start=moving_start,
+            moving_end=moving_end,
+            inside=inside,
+            profile_weights=profile_weights,
+            phase_weights=phase_weights,
+            profile_kept=usable[:, None] & in_season,
+            level_weights=rates[None, :] ** back[:, None],
+            level_totals=(1.0 - rates[None, :] ** n) / (1.0 - rates[None, :]),
+            line_lengths=(n, torch.minimum(n, recent)),
+        )
+
+
+def seasonal_profile(
+    window: NormalisedWindow, layout: WindowLayout | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weighted least-squares line through `values` [B, C]: (its value at the last position,
-    its slope), each [B, 1]; slope 0 where fewer than two points weigh."""
-    total = weights.sum(dim=1, keepdim=True).clamp_min(1e-12)
-    centre = (weights * positions).sum(dim=1, keepdim=True) / total
-    mean = (weights * values).sum(dim=1, keepdim=True) / total
-    spread = (weights * (positions - centre) ** 2).sum(dim=1, keepdim=True)
-    slope = (weights * (positions - centre) * (values - mean)).sum(dim=1, keepdim=True)
-    slope = torch.where(spread > 1e-9, slope / spread.clamp_min(1e-9), 0.0)
-    return mean + slope * (positions[:, -1:] - centre), slope
-
-
-def seasonal_profile(window: NormalisedWindow) -> tuple[torch.Tensor, torch.Tensor]:
     """Per position, the window's seasonal index, and the index of each phase [B, C] (phase p
     = p steps before the last value, modulo m); zeros without a season or without two whole
     seasons to estimate one from."""
+    layout = layout or WindowLayout.of(window)
     z, observed, season = window.z, window.observed, window.season
-    batch, context = z.shape
-    count = observed.sum(dim=1).long()
     # pad with the first observed value, so sums over a season never mix in zeros
-    first = z.gather(1, (context - count).clamp_max(context - 1)[:, None])
-    filled = torch.where(observed > 0, z, first)
-    back = torch.arange(context - 1, -1, -1, device=z.device)  # steps before the last value
-    phase = torch.remainder(back[None, :], season[:, None])
-    # centred moving average over one season: positions t - m // 2 ... t - m // 2 + m - 1
+    filled = torch.where(observed > 0, z, z.gather(1, layout.first))
     sums = torch.nn.functional.pad(filled.cumsum(dim=1), (1, 0))
-    start = torch.arange(context, device=z.device)[None, :] - (season // 2)[:, None]
-    end = start + season[:, None]
-    inside = (start >= (context - count)[:, None]) & (end <= context)
-    average = (sums.gather(1, end.clamp(0, context)) - sums.gather(1, start.clamp(0, context))) / season[
-        :, None
-    ]
-    weights = inside * SEASON_DECAY ** torch.div(back[None, :], season[:, None], rounding_mode="floor")
-    detrended = torch.where(inside, filled - average, 0.0)
-    totals = torch.zeros(batch, context, device=z.device).scatter_add(1, phase, weights * detrended)
-    counts = torch.zeros(batch, context, device=z.device).scatter_add(1, phase, weights)
-    index = torch.where(counts > 0, totals / counts.clamp_min(1e-12), 0.0)
-    in_season = torch.arange(context, device=z.device)[None, :] < season[:, None]
-    index = torch.where(in_season, index, 0.0)
+    average = (sums.gather(1, layout.moving_end) - sums.gather(1, layout.moving_start)) / season[:, None]
+    detrended = torch.where(layout.inside, filled - average, 0.0)
+    totals = torch.zeros_like(z).scatter_add(1, layout.phase, layout.profile_weights * detrended)
+    index = torch.where(layout.phase_weights > 0, totals / layout.phase_weights.clamp_min(1e-12), 0.0)
+    index = torch.where(layout.profile_kept, index, 0.0)
     index = index - index.sum(dim=1, keepdim=True) / season[:, None]
-    usable = (season > 1) & (count >= 2 * season)
-    index = torch.where(usable[:, None] & in_season, index, 0.0)
-    return index.gather(1, phase), index
+    index = torch.where(layout.profile_kept, index, 0.0)
+    return index.gather(1, layout.phase), index
 
 
-def prior_forecasts(window: NormalisedWindow, horizon: int) -> torch.Tensor:
+def prior_forecasts(
+    window: NormalisedWindow, horizon: int, layout: WindowLayout | None = None
+) -> torch.Tensor:
     """The classical forecasts of every window, in its normalised space: [B, H, len(PRIORS)]."""
+    layout = layout or WindowLayout.of(window)
     z, observed, season = window.z, window.observed, window.season
     context = z.shape[1]
     steps = torch.arange(1, horizon + 1, device=z.device, dtype=z.dtype)
@@ -95,28 +161,21 @@ def prior_forecasts(window: NormalisedWindow, horizon: int) -> torch.Tensor:
     same_phase = context - season[:, None] + (steps.long()[None, :] - 1) % season[:, None]
     seasonal_naive = z.gather(1, same_phase)
 
-    position_index, index = seasonal_profile(window)
+    position_index, index = seasonal_profile(window, layout)
     future_phase = torch.remainder(-steps.long()[None, :], season[:, None])
     future_index = index.gather(1, future_phase)
     deseasonalised = (z - position_index) * observed
-    back = torch.arange(context - 1, -1, -1, device=z.device, dtype=z.dtype)
-
-    def level(rate: float) -> torch.Tensor:
-        weights = observed * (1.0 - rate) ** back[None, :]
-        return (weights * deseasonalised).sum(dim=1, keepdim=True) / weights.sum(dim=1, keepdim=True)
-
-    levels = [level(rate) + future_index for rate in LEVEL_RATES]
-    positions = torch.arange(context, device=z.device, dtype=z.dtype)[None, :].expand_as(z)
-    line_end, slope = _weighted_line(deseasonalised, observed, positions)
+    levels = list(((deseasonalised @ layout.level_weights) / layout.level_totals).split(1, dim=1))
+    (line_end, slope), (local_end, local_slope) = latest_lines(deseasonalised, layout.line_lengths)
     # Theta: SES level plus half the slope, which SES alone lags by (1 - alpha) / alpha steps
-    theta = level(THETA_RATE) + 0.5 * slope * (steps[None, :] - 1.0 + 1.0 / THETA_RATE) + future_index
-    linear = line_end + slope * steps[None, :] + future_index
-    recent = torch.maximum(2 * season, torch.full_like(season, LOCAL_TREND_WINDOW)).to(z.dtype)
-    local_weights = observed * (back[None, :] < recent[:, None])
-    local_end, local_slope = _weighted_line(deseasonalised, local_weights, positions)
+    theta = levels[LEVEL_RATES.index(THETA_RATE)] + 0.5 * slope * (steps[None, :] - 1.0 + 1.0 / THETA_RATE)
+    linear = line_end + slope * steps[None, :]
     damped = (TREND_DAMPING**steps).cumsum(0)
-    damped_local = local_end + local_slope * damped[None, :] + future_index
-    return torch.stack([naive, seasonal_naive, *levels, theta, damped_local, linear], dim=2)
+    damped_local = local_end + local_slope * damped[None, :]
+    trends = [theta, damped_local, linear]
+    return torch.stack(
+        [naive, seasonal_naive, *(level + future_index for level in [*levels, *trends])], dim=2
+    )
 
 
 # a log-scale prior reaches at most this many times the window's largest value (e^3)
@@ -137,15 +196,16 @@ def log_window(window: NormalisedWindow) -> tuple[NormalisedWindow, torch.Tensor
 def candidate_priors(window: NormalisedWindow, horizon: int) -> torch.Tensor:
     """Every prior on the plain and on the log scale, in the window's normalised space:
     [B, H, len(CANDIDATES)]."""
+    layout = WindowLayout.of(window)
     logged, positive = log_window(window)
     # [B, H, P] back to the log window's units, then to the original units where it is a log
-    in_log = logged.level[:, :, None] + logged.scale[:, :, None] * prior_forecasts(logged, horizon)
+    in_log = logged.level[:, :, None] + logged.scale[:, :, None] * prior_forecasts(logged, horizon, layout)
     top = torch.where(window.observed > 0, logged.decode(logged.z), -torch.inf).amax(dim=1)
     in_log = torch.where(
         positive[:, None, None], in_log.clamp_max(top[:, None, None] + LOG_MARGIN).exp(), in_log
     )
     in_window = (in_log - window.level[:, :, None]) / window.scale[:, :, None]
-    return torch.cat([prior_forecasts(window, horizon), in_window], dim=2)
+    return torch.cat([prior_forecasts(window, horizon, layout), in_window], dim=2)
 
 
 @torch.no_grad()

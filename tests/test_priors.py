@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from models.priors import CANDIDATES, PRIORS, backtest_errors, candidate_forecasts, prior_forecasts
+from models.priors import (
+    CANDIDATES,
+    PRIORS,
+    backtest_errors,
+    candidate_forecasts,
+    latest_lines,
+    prior_forecasts,
+)
 from models.window import normalise_window, pad_histories
 
 CONTEXT = 32
@@ -79,3 +86,18 @@ def test_short_histories_fall_back_and_stay_finite() -> None:
     assert float(backtest_errors(window, 4).abs().sum()) == 0.0
     with pytest.raises(ValueError, match="finite last value"):
         normalise_window(torch.tensor([[1.0, float("nan")]]), torch.tensor([1]), 24)
+
+
+def test_latest_lines_are_the_least_squares_lines_through_the_latest_values() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(6, 20)).cumsum(axis=1)
+    lengths = np.array([[1], [2], [3], [7], [19], [20]], dtype=np.float32)
+    ((end, slope),) = latest_lines(torch.tensor(values, dtype=torch.float32), (torch.tensor(lengths),))
+    for row, (n,) in enumerate(lengths.astype(int)):
+        if n == 1:
+            expected_slope, expected_end = 0.0, values[row, -1]
+        else:
+            expected_slope, intercept = np.polyfit(np.arange(n), values[row, -n:], 1)
+            expected_end = intercept + expected_slope * (n - 1)
+        assert float(slope[row]) == pytest.approx(expected_slope, abs=1e-4)
+        assert float(end[row]) == pytest.approx(expected_end, abs=1e-4)
