@@ -88,6 +88,32 @@ def check_horizon(horizon: int, trained: int) -> None:
         )
 
 
+def check_season(season: int | None, fixed: int | None) -> None:
+    """Refuse a season other than the one a model was trained with (`fixed`, None = any)."""
+    if season is not None and fixed is not None and season != fixed:
+        raise ForecastInputError(
+            f"this model was trained with season {fixed}: leave `season` out or send {fixed}",
+            "season_mismatch",
+        )
+
+
+def fed_back(
+    context: torch.Tensor,
+    first: torch.Tensor,
+    horizon: int,
+    lookback: int,
+    forecast: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """A model's first forecast `first` [B, H] from `context` [B, T] continued to `horizon` steps:
+    each further pass reads the latest `lookback` values with the forecast appended as history."""
+    steps, produced = [first], first.shape[1]
+    while produced < horizon:
+        context = torch.cat([context, steps[-1]], dim=1)[:, -lookback:]
+        steps.append(forecast(context))
+        produced += steps[-1].shape[1]
+    return torch.cat(steps, dim=1)[:, :horizon]
+
+
 class StoredSeries(TypedDict):
     """One series of a panel model, as a forecast by its id reads it."""
 
@@ -204,20 +230,15 @@ class ForecasterArtifact:
             raise ValueError(f"history must be [batch, >= {self.min_history}], got {tuple(history.shape)}")
         self.check_horizon(horizon)
         context = history[:, -self.lookback :].to(torch.float32)
-        steps: list[torch.Tensor] = []
         with torch.inference_mode():
-            z, level0, scale0 = self.normalised_forecast(context)
             width_scale = self.scaler.width_scale(context, self.config.context_length) if levels else None
-            point = self.scaler.decode(z, level0, scale0)
-            steps.append(point)
-            produced = point.shape[1]
-            while produced < horizon:
-                context = torch.cat([context, point], dim=1)[:, -self.lookback :]
-                z, level, scale = self.normalised_forecast(context)
-                point = self.scaler.decode(z, level, scale)
-                steps.append(point)
-                produced += point.shape[1]
-            forecast = torch.cat(steps, dim=1)[:, :horizon]
+            forecast = fed_back(
+                context,
+                self.scaler.decode(*self.normalised_forecast(context)),
+                horizon,
+                self.lookback,
+                lambda latest: self.scaler.decode(*self.normalised_forecast(latest)),
+            )
             intervals = {level: self._interval(forecast, width_scale, level) for level in levels}
         return Forecast(point=forecast, intervals=intervals)
 

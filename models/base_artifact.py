@@ -18,10 +18,12 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
 
+from models import calibration
 from models.artifact import (
     MAX_HORIZON_MULTIPLE,
     ArtifactMetadata,
@@ -29,6 +31,7 @@ from models.artifact import (
     ForecasterArtifact,
     ForecastInputError,
     check_horizon,
+    fed_back,
 )
 from models.base_network import CONFIG_FILE, WEIGHTS_FILE, BaseConfig, BaseNetwork
 from models.calibration import Calibration
@@ -45,6 +48,36 @@ DETECTION_WINDOW = 512
 # the longest season a caller may give: no series has a longer one (one longer than the history
 # is simply not used)
 MAX_SEASON = 10_000
+
+
+def forecast_and_unit(
+    network: BaseNetwork, history: torch.Tensor, horizon: int, season: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """history [B, T] (NaN-padded on the left), season [B] -> (the forecast [B, horizon], fed
+    back beyond the trained horizon; the unit of its intervals [B, 1]: the window's scale times
+    the in-context spread of the network's mix)."""
+    lookback = network.config.context_length
+    context = history[:, -lookback:].to(torch.float32)
+    with torch.inference_mode():
+        window = normalise_window(context, season, lookback)
+        z, spread = network.forecast_and_spread(window)
+        forecast = fed_back(context, window.decode(z), horizon, lookback, partial(_forecast, network, season))
+    return forecast, window.scale * spread
+
+
+def _forecast(network: BaseNetwork, season: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    window = normalise_window(context, season, network.config.context_length)
+    return window.decode(network(window))
+
+
+def conformity_scores(
+    network: BaseNetwork, history: torch.Tensor, target: torch.Tensor, season: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the forecast of `target` [B, h] from `history`, its conformity scores [B, h]: |error| in
+    the unit of `forecast_and_unit`, NaN where the target is). The one place that makes a base
+    artifact's scores; `BaseArtifact.predict` reads them in the same unit."""
+    forecast, unit = forecast_and_unit(network, history, target.shape[1], season)
+    return forecast, calibration.scores(forecast - target, 1.0, unit)
 
 
 def is_base_artifact(directory: str | Path) -> bool:
@@ -115,26 +148,11 @@ class BaseArtifact:
         the interval widths grow with sqrt(step / H) (`Calibration.half_widths`)."""
         self.check_horizon(horizon)
         season = torch.as_tensor(list(seasons) or [1] * history.shape[0], dtype=torch.long)
-        context = history[:, -self.config.context_length :].to(torch.float32)
-        steps: list[torch.Tensor] = []
-        with torch.inference_mode():
-            window = normalise_window(context, season, self.config.context_length)
-            z, spread = self.network.forecast_and_spread(window)
-            width_scale = window.scale * spread
-            point = window.decode(z)
-            steps.append(point)
-            produced = point.shape[1]
-            while produced < horizon:
-                context = torch.cat([context, point], dim=1)[:, -self.config.context_length :]
-                window = normalise_window(context, season, self.config.context_length)
-                point = window.decode(self.network(window))
-                steps.append(point)
-                produced += point.shape[1]
-            forecast = torch.cat(steps, dim=1)[:, :horizon]
-            intervals = {}
-            for level in levels:
-                width = self.calibration.half_widths(width_scale, level, horizon)
-                intervals[level] = (forecast - width, forecast + width)
+        forecast, unit = forecast_and_unit(self.network, history, horizon, season)
+        intervals = {}
+        for level in levels:
+            width = self.calibration.half_widths(unit, level, horizon)
+            intervals[level] = (forecast - width, forecast + width)
         return Forecast(point=forecast, intervals=intervals)
 
     def save(self, directory: str | Path) -> Path:

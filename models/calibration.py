@@ -22,7 +22,7 @@ WINDOWS_FOR_95 = 19
 
 
 def scores(
-    normalised_error: torch.Tensor, window_scale: torch.Tensor, width_scale: torch.Tensor
+    normalised_error: torch.Tensor, window_scale: torch.Tensor | float, width_scale: torch.Tensor
 ) -> torch.Tensor:
     """|forecast - target| [N, H] in the window-normalised space -> conformity scores [N, H]."""
     return normalised_error.abs() * window_scale / width_scale

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import torch
 
-from models.artifact import ForecastInputError, StoredSeries, left_padded
+from models.artifact import ForecastInputError, StoredSeries, check_season, left_padded
 from models.base_artifact import BaseArtifact
 from service.calendar import future_timestamps
 from service.schemas import ForecastRequest, SeriesInput
@@ -99,13 +99,11 @@ def _given_seasons(request: ForecastRequest) -> list[tuple[list[str | int], int 
 def _season(model: LoadedModel, loc: list[str | int], given: int | None) -> tuple[int | None, str]:
     """(season length, where it came from) for one series; None when it is to be detected."""
     fixed = model.fixed_season
+    try:
+        check_season(given, fixed)
+    except ForecastInputError as problem:
+        raise RequestProblem(loc, f"model {model.ref.name!r}: {problem}", problem.kind) from None
     if fixed is not None:
-        if given is not None and given != fixed:
-            raise RequestProblem(
-                loc,
-                f"model {model.ref.name!r} was trained with season {fixed}: leave `season` out or send {fixed}",
-                "season_mismatch",
-            )
         return fixed, "model"
     if given is not None:
         return given, "given"

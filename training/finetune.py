@@ -27,10 +27,9 @@ from lightning.pytorch.loggers import MLFlowLogger
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from models.artifact import ArtifactMetadata
-from models.base_artifact import BaseArtifact
+from models.base_artifact import BaseArtifact, conformity_scores
 from models.base_network import BaseNetwork
 from models.calibration import Calibration
-from models.window import normalise_window
 from training.base_loss import base_window_loss
 from training.config import TrainConfig
 from training.fit import train_module
@@ -162,23 +161,18 @@ def validation_scores(
     artifact: BaseArtifact, series: Sequence[np.ndarray], config: TrainConfig, mase_scales: Sequence[float]
 ) -> tuple[torch.Tensor, float]:
     """(conformity scores [origins, horizon], validation MASE) of a base artifact: one score row
-    per origin in each series' validation part, NaN past it, |error| in units of the window's
-    scale times its spread (`BaseNetwork.forecast_and_spread`, the unit of the base's intervals);
-    the MASE over the whole windows, by `training.calibrate.validation_scores`' rule."""
+    per origin in each series' validation part, NaN past it
+    (`models.base_artifact.conformity_scores`); the MASE over the whole windows, by `training.calibrate.validation_scores`' rule."""
     rows, mases = [], []
     lookback, horizon = artifact.config.context_length, config.horizon
     for values, scale in zip(series, mase_scales, strict=True):
         val_end = len(values) - config.test_size
         train_end = val_end - config.val_size
         context = min(config.context_length, lookback)
-        windows = origin_windows(values[:val_end], context, horizon, train_end, lookback)
-        history, target = windows.tensors
-        seasons = [config.season_length] * len(history)
-        forecast = artifact.predict(history, horizon, seasons=seasons).point
-        window = normalise_window(history, torch.as_tensor(seasons), lookback)
-        with torch.inference_mode():
-            spread = artifact.network.forecast_and_spread(window)[1]
-        rows.append((forecast - target).abs() / (window.scale * spread))
+        history, target = origin_windows(values[:val_end], context, horizon, train_end, lookback).tensors
+        season = torch.full((len(history),), config.season_length, dtype=torch.long)
+        forecast, scores = conformity_scores(artifact.network, history, target, season)
+        rows.append(scores)
         whole = slice(0, config.val_size - horizon + 1)
         mases.append(float((forecast[whole] - target[whole]).abs().mean()) / scale)
     return torch.cat(rows), sum(mases) / len(mases)

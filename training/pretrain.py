@@ -26,10 +26,9 @@ from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_only
 
 from models.artifact import ArtifactMetadata, tracking_uri_or_default
-from models.base_artifact import BaseArtifact
+from models.base_artifact import BaseArtifact, conformity_scores
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
-from models.window import normalise_window
 from training.base_loss import base_window_loss
 from training.corpus.build import DEFAULT_OUTPUT as DEFAULT_CORPUS
 from training.corpus_windows import Batch, CorpusDataModule
@@ -102,16 +101,13 @@ class PretrainModule(L.LightningModule):
 
 @torch.no_grad()
 def validation_calibration(network: BaseNetwork, data: CorpusDataModule) -> Calibration:
-    """Conformity scores of the held-out corpus series' validation windows: |error| in each
-    window's normalised space divided by its spread (`BaseNetwork.forecast_and_spread`; the
-    base's intervals are that quantile times a new window's scale and spread), NaN where a
-    window ran past its series' end."""
+    """Conformity scores of the held-out corpus series' validation windows
+    (`models.base_artifact.conformity_scores`), NaN where a window ran past its series' end."""
     network.eval()
-    rows = []
-    for history, target, season, _ in data.val_dataloader():
-        window = normalise_window(history, season, network.config.context_length)
-        forecast, spread = network.forecast_and_spread(window)
-        rows.append((forecast - window.normalise(target)).abs() / spread)
+    rows = [
+        conformity_scores(network, history, target, season)[1]
+        for history, target, season, _ in data.val_dataloader()
+    ]
     return Calibration(torch.cat(rows))
 
 

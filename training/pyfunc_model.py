@@ -19,7 +19,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
-from models.artifact import PYFUNC_ARTIFACT, ForecastInputError, left_padded
+from models.artifact import PYFUNC_ARTIFACT, ForecastInputError, check_season, left_padded
 from models.base_artifact import MAX_SEASON, Artifact, BaseArtifact, load_artifact
 
 
@@ -42,8 +42,10 @@ def _season(params: dict[str, Any], fixed: int | None) -> int | None:
         return None
     if isinstance(season, bool) or not isinstance(season, Integral) or not 1 <= season <= MAX_SEASON:
         raise _invalid(f"season must be an integer from 1 to {MAX_SEASON}, got {season!r}")
-    if fixed is not None and int(season) != fixed:
-        raise _invalid(f"this model was trained with season {fixed}: leave `season` out or send {fixed}")
+    try:
+        check_season(int(season), fixed)
+    except ForecastInputError as problem:
+        raise _invalid(str(problem)) from None
     return int(season)
 
 
