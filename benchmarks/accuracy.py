@@ -39,6 +39,7 @@ from benchmarks.baselines import baseline_forecasts
 from training.backtest import mase_scale, rolling_origins, score
 from training.config import BUILTIN_SERIES, TrainConfig
 from training.data import DataError
+from training.ensemble import ENSEMBLE, combine, members_of
 from training.pipeline import TrainResult, load_series, train
 
 ROOT = Path(__file__).resolve().parent
@@ -70,7 +71,8 @@ def baselines(
 
 
 def evaluate_series(config_for_cell, cells: list[str], tracking_uri: str, cache: dict, refresh: bool) -> dict:
-    """Train every cell, pick the champion by validation score, score the baselines."""
+    """Train every cell (and, with the base candidates, their ensemble), pick the champion as
+    `make train` does, score the baselines."""
     runs: dict[str, TrainResult] = {}
     for cell in cells:
         if cell in BASE_CANDIDATES:
@@ -81,7 +83,12 @@ def evaluate_series(config_for_cell, cells: list[str], tracking_uri: str, cache:
             config = config_for_cell(cell)
         print(f"== {config.name} ({cell})", flush=True)
         runs[cell] = train(config, tracking_uri=tracking_uri, progress=False)
-    champion = min(runs, key=lambda cell: runs[cell].val_mase)
+    members = members_of(list(runs.values()))
+    if members is None:
+        champion = min(runs, key=lambda cell: runs[cell].val_mase)
+    else:  # the ensemble candidate and the champion rule, as `make train` runs them
+        config = TrainConfig.from_dict(members[0].artifact.metadata.train_config)
+        runs[ENSEMBLE], champion = combine(members, [load_series(config)], tracking_uri)
     first = runs[champion]
     config = TrainConfig.from_dict(first.artifact.metadata.train_config)
     series = load_series(config)

@@ -164,6 +164,7 @@ class ForecasterArtifact:
     calibration: Calibration
     metadata: ArtifactMetadata = field(default_factory=ArtifactMetadata)
     _ensemble_mean: Callable[[torch.Tensor], torch.Tensor] = field(init=False, repr=False, compare=False)
+    kind = "local"
 
     def __post_init__(self) -> None:
         self.network.eval()
@@ -186,6 +187,10 @@ class ForecasterArtifact:
     @property
     def requires_positive(self) -> bool:
         return self.scaler.log
+
+    @property
+    def cell(self) -> str:
+        return self.config.cell
 
     @property
     def fixed_season(self) -> int:
@@ -219,8 +224,11 @@ class ForecasterArtifact:
         z, level, scale = self.scaler.encode(history, self.config.context_length)
         return self._ensemble_mean(z), level, scale
 
-    def predict(self, history: torch.Tensor, horizon: int, levels: Sequence[float] = ()) -> Forecast:
-        """history [B, T >= min_history] in original units -> forecasts for `horizon` steps.
+    def predict(
+        self, history: torch.Tensor, horizon: int, levels: Sequence[float] = (), seasons: Sequence[int] = ()
+    ) -> Forecast:
+        """history [B, T >= min_history] in original units -> forecasts for `horizon` steps;
+        `seasons` is taken like a base artifact's but not read: the model's season is its series'.
 
         Rows of different lengths are left-padded with NaN; only the last `lookback` values
         are read. Beyond the trained horizon H the forecast is extended recursively, feeding

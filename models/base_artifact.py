@@ -91,9 +91,15 @@ class BaseArtifact:
     calibration: Calibration
     metadata: ArtifactMetadata = field(default_factory=ArtifactMetadata)
     facts: dict = field(default_factory=dict)
+    kind = "base"
 
     def __post_init__(self) -> None:
         self.network.eval()
+
+    @property
+    def cell(self) -> str | None:
+        """The recurrent encoder's cell; None without one."""
+        return self.config.encoder_cell
 
     @property
     def min_history(self) -> int:
@@ -184,10 +190,6 @@ class BaseArtifact:
         return cls(config, network, Calibration(scores), metadata, facts=document)
 
 
-# what training logs and the service loads: a local forecaster or a base-network artifact
-Artifact = ForecasterArtifact | BaseArtifact
-
-
-def load_artifact(folder: str | Path) -> Artifact:
-    """The artifact in `folder`, whichever kind training or `make pretrain` wrote there."""
+def load_member(folder: str | Path) -> ForecasterArtifact | BaseArtifact:
+    """The network artifact in `folder`: a local forecaster or a base network."""
     return BaseArtifact.load(folder) if is_base_artifact(folder) else ForecasterArtifact.load(folder)

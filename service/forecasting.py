@@ -14,7 +14,6 @@ from datetime import datetime
 import torch
 
 from models.artifact import ForecastInputError, StoredSeries, check_season, left_padded
-from models.base_artifact import BaseArtifact
 from service.calendar import future_timestamps
 from service.schemas import ForecastRequest, SeriesInput
 from service.store import LoadedModel
@@ -157,10 +156,7 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
         for index, season in zip(undetected, detected, strict=True):
             seasons[index] = season
     rows = [history[-artifact.lookback :] for history in rows]
-    if isinstance(artifact, BaseArtifact):
-        prediction = artifact.predict(left_padded(rows), request.horizon, request.level, seasons)
-    else:
-        prediction = artifact.predict(left_padded(rows), request.horizon, request.level)
+    prediction = artifact.predict(left_padded(rows), request.horizon, request.level, seasons)
     tensors = [prediction.point, *(bound for pair in prediction.intervals.values() for bound in pair)]
     if not all(bool(torch.isfinite(tensor).all()) for tensor in tensors):
         raise RequestProblem(

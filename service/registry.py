@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from models.artifact import CONFIG_FILE, PYFUNC_ARTIFACT
-from models.base_artifact import is_base_artifact
+from models.loading import is_artifact
 
 # Inside an MLflow pyfunc model folder, our forecaster artifact sits here.
 # where the pyfunc model keeps the artifact directory (training/tracking.py logs it there)
@@ -86,11 +86,13 @@ def _local_forecaster(model_dir: Path) -> Path:
     """A local store needs no copy: the artifact is read where the registry keeps it."""
     source = model_dir / FORECASTER_SUBDIR
     try:
-        found = (source / CONFIG_FILE).is_file() or is_base_artifact(source)
+        found = is_artifact(source)
     except OSError as error:
         raise unreadable(source, error.strerror or str(error)) from error
     if not found:
-        raise RegistryError(f"{source} holds no forecaster or base artifact ({CONFIG_FILE} missing)")
+        raise RegistryError(
+            f"{source} holds no forecaster, base or ensemble artifact ({CONFIG_FILE} missing)"
+        )
     return source
 
 
@@ -194,24 +196,33 @@ class RestRegistry:
         if parsed.scheme != "mlflow-artifacts":
             return _local_forecaster(_local_path(ref.location))
         folder = f"{parsed.path.lstrip('/')}/{FORECASTER_SUBDIR.as_posix()}"
-        # the files of whichever kind of artifact the version holds (a local or a base model)
-        listing = self._get("/api/2.0/mlflow-artifacts/artifacts", path=folder)
-        file_names = [entry["path"] for entry in listing.get("files", []) if not entry.get("is_dir")]
-        if not file_names:
+        # the files of whichever kind of artifact the version holds (an ensemble's members are folders)
+        if not self._download(folder, destination):
             raise RegistryError(f"{folder} on {self.base} holds no forecaster artifact")
+        return destination
+
+    def _download(self, folder: str, destination: Path) -> int:
+        """Every file below `folder` on the server into `destination`; returns how many."""
+        listing = self._get("/api/2.0/mlflow-artifacts/artifacts", path=folder)
         destination.mkdir(parents=True, exist_ok=True)
-        for file_name in file_names:
-            remote = f"{folder}/{file_name}"
+        count = 0
+        for entry in listing.get("files", []):
+            name = entry["path"].rsplit("/", 1)[-1]
+            remote = f"{folder}/{name}"
+            if entry.get("is_dir"):
+                count += self._download(remote, destination / name)
+                continue
             url = f"{self.base}/api/2.0/mlflow-artifacts/artifacts/{urllib.parse.quote(remote)}"
             try:
                 with (
                     urllib.request.urlopen(url, timeout=self.timeout) as response,
-                    open(destination / file_name, "wb") as target,
+                    open(destination / name, "wb") as target,
                 ):
                     shutil.copyfileobj(response, target)
             except (urllib.error.URLError, TimeoutError, OSError) as error:
                 raise RegistryError(f"cannot download {remote}: {error}") from error
-        return destination
+            count += 1
+        return count
 
 
 class MlflowRegistry:

@@ -138,10 +138,11 @@ class ForecastRequest(BaseModel):
         return self
 
 
-ModelKind = Literal["local", "base"]
+ModelKind = Literal["local", "base", "ensemble"]
 MODEL_KIND = (
     "`local`: a network trained on the model's own series; `base`: the pretrained global network "
-    "(zero-shot, or fine-tuned on a series)"
+    "(zero-shot, or fine-tuned on a series); `ensemble`: the mean of a series' local, zero-shot "
+    "and fine-tuned models"
 )
 
 

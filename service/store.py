@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from models.artifact import ForecasterArtifact
-from models.base_artifact import Artifact, BaseArtifact, load_artifact
+from models.loading import Artifact, load_artifact
+from models.network import ForecasterConfig
 from service.registry import ModelNotFound, ModelVersionRef, Registry, RegistryError
 from service.schemas import ModelInfo, Readiness, ReloadOutcome, ReloadReport
 from service.settings import Settings
@@ -37,7 +37,7 @@ class LoadedModel:
 
     @property
     def kind(self) -> str:
-        return "base" if isinstance(self.artifact, BaseArtifact) else "local"
+        return self.artifact.kind
 
     @property
     def fixed_season(self) -> int | None:
@@ -46,15 +46,15 @@ class LoadedModel:
 
     @property
     def cell(self) -> str | None:
-        """The recurrent cell; None for a base network without a recurrent encoder."""
-        config = self.artifact.config
-        return config.cell if isinstance(self.artifact, ForecasterArtifact) else config.encoder_cell
+        """The recurrent cell (an ensemble's: its local member's); None for a base network
+        without a recurrent encoder."""
+        return self.artifact.cell
 
     def info(self) -> ModelInfo:
         config = self.artifact.config
         metadata = self.artifact.metadata
         stored = metadata.series or {}
-        local = self.artifact.config if isinstance(self.artifact, ForecasterArtifact) else None
+        local = config if isinstance(config, ForecasterConfig) else None
         return ModelInfo(
             name=self.ref.name,
             version=self.ref.version,

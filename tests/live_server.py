@@ -117,12 +117,38 @@ def running_service(
 
 
 @contextmanager
+def _command_serving(
+    command: list[str], workdir: Path, environment: dict[str, str], log_name: str, ready: str, timeout: float
+) -> Iterator[str]:
+    """`command` (a server taking `--port`) on a free port, its output in `workdir / log_name`;
+    yields its base URL once `ready` answers 200, and stops it after."""
+    port = free_port()
+    log_path = workdir / log_name
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=workdir,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(process, base + ready, log_path, timeout=timeout)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
 def mlflow_models_serve(model_uri: str, tracking_uri: str, workdir: Path) -> Iterator[str]:
     """A real `mlflow models serve -m model_uri` (as the README documents it) on a free port;
     yields its base URL. MLflow's server runs `uvicorn` from PATH: the venv's bin goes first,
     as `make mlflow-serve` does; MLflow's own variables of this process are not passed on."""
-    port = free_port()
-    log_path = workdir / "serve.log"
     bin_dir = str(Path(sys.executable).parent)
     environment = {
         **{key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")},
@@ -130,21 +156,19 @@ def mlflow_models_serve(model_uri: str, tracking_uri: str, workdir: Path) -> Ite
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     command = [
-        str(Path(bin_dir) / "mlflow"),
-        "models", "serve", "-m", model_uri,
-        "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        str(Path(bin_dir) / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local", "--workers", "1",
     ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=workdir, env=environment, stdout=log, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(process, base + "/ping", log_path, timeout=120)
+    with _command_serving(command, workdir, environment, "serve.log", "/ping", 120) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+
+
+@contextmanager
+def mlflow_tracking_server(backend_uri: str, workdir: Path, artifacts: Path | None = None) -> Iterator[str]:
+    """A real `mlflow server` on `backend_uri` on a free port; with `artifacts`, it serves the
+    artifacts itself (`mlflow-artifacts:/` locations, as in the compose deployment). Yields its URL."""
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_uri, "--workers", "1"]
+    if artifacts is not None:
+        command += ["--artifacts-destination", str(artifacts), "--serve-artifacts"]
+    environment = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    with _command_serving(command, workdir, environment, "mlflow-server.log", "/health", 90) as base:
+        yield base

@@ -1,11 +1,14 @@
 """Candidates from the base network, through the real CLI into a real SQLite MLflow store: a
-user CSV gets a local, a zero-shot and a fine-tuned model, `champion` goes to the lowest
-validation MASE, the statistical baselines are logged next to them, and the fine-tuned model
-that is registered was refit through the last point."""
+user CSV gets a local, a zero-shot and a fine-tuned model and their ensemble, `champion` goes
+where the champion rule says, the statistical baselines are logged next to them, and the
+fine-tuned model that is registered was refit through the last point."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import mlflow
@@ -13,14 +16,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import TINY, TINY_BASE, seasonal_series, series_frame
-from live_server import running_service
+from conftest import TINY, TINY_BASE, mlflow_pointed_at, seasonal_series, series_frame
+from live_server import mlflow_tracking_server, running_service
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from test_panel_training import panel_frame, run_cli
 
 from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, left_padded
-from models.base_artifact import BaseArtifact
+from models.base_artifact import BaseArtifact, load_member
+from models.ensemble_artifact import EnsembleArtifact
+from models.loading import load_artifact
+from service.registry import MlflowRegistry, RestRegistry
 from training.baselines import BASELINES, MAX_SEASON, validation_baselines
 from training.config import TrainConfig
 from training.data import SeriesData
@@ -56,13 +62,18 @@ def _client(tracking_uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
-def _registered(tracking_uri: str, version: ModelVersion, destination: Path) -> BaseArtifact:
+def _registered(
+    tracking_uri: str,
+    version: ModelVersion,
+    destination: Path,
+    load: Callable[[str], Any] = BaseArtifact.load,
+) -> Any:
     """The artifact a registered version holds (in its source, the logged model `models:/m-...`)."""
     model = _client(tracking_uri).get_logged_model(version.source.removeprefix("models:/"))
     folder = mlflow.artifacts.download_artifacts(
         artifact_uri=f"{model.artifact_location}/artifacts/{PYFUNC_ARTIFACT}", dst_path=str(destination)
     )
-    return BaseArtifact.load(folder)
+    return load(folder)
 
 
 def _versions_by_candidate(client: MlflowClient, name: str) -> dict[str, ModelVersion]:
@@ -71,14 +82,17 @@ def _versions_by_candidate(client: MlflowClient, name: str) -> dict[str, ModelVe
     }
 
 
-def test_the_default_run_registers_every_candidate_and_crowns_the_lowest_val_mase(candidates_store):
+def test_the_default_run_registers_every_candidate_and_their_ensemble(candidates_store):
     tracking_uri, _, stdout = candidates_store
     client = _client(tracking_uri)
     versions = _versions_by_candidate(client, "sales")
-    assert sorted(versions) == ["fine-tuned", "gru", "zero-shot"]
+    assert sorted(versions) == ["ensemble", "fine-tuned", "gru", "zero-shot"]
     scores = {candidate: float(version.tags["val_mase"]) for candidate, version in versions.items()}
+    # the champion is the rule's choice (training.ensemble.choose), printed by the run
+    chosen = re.search(r"sales: the champion rule chose (\S+)", stdout)
+    assert chosen is not None
     champion = client.get_model_version_by_alias("sales", CHAMPION_ALIAS)
-    assert champion.tags["candidate"] == min(scores, key=scores.get)
+    assert champion.tags["candidate"] == chosen.group(1)
     for candidate, version in versions.items():
         run = client.get_run(version.run_id)
         assert run.data.tags["candidate"] == ("local" if candidate == "gru" else candidate)
@@ -86,8 +100,25 @@ def test_the_default_run_registers_every_candidate_and_crowns_the_lowest_val_mas
         # every candidate is backtested on the test part, as `make benchmark` reads it
         assert {"test_mase_h6", "test_mase_h1", "test_coverage_80_h6"} <= set(run.data.metrics)
         assert {"val_mase_from", "test_metrics_from", "served_from"} <= set(run.data.tags)
+    ensemble_tags = client.get_run(versions["ensemble"].run_id).data.tags
     for candidate in ("gru", "zero-shot", "fine-tuned"):
         assert f"sales       {candidate}" in stdout
+        assert f"{candidate} (version {versions[candidate].version})" in ensemble_tags["members"]
+    assert ensemble_tags["champion_rule"].startswith(chosen.group(1))
+
+
+def test_the_ensemble_serves_the_mean_of_its_members(candidates_store, tmp_path):
+    tracking_uri, values, _ = candidates_store
+    versions = _versions_by_candidate(_client(tracking_uri), "sales")
+    ensemble = _registered(tracking_uri, versions["ensemble"], tmp_path / "ensemble", EnsembleArtifact.load)
+    members = {
+        candidate: _registered(tracking_uri, versions[candidate], tmp_path / candidate, load_member)
+        for candidate in ("gru", "zero-shot", "fine-tuned")
+    }
+    history = left_padded([values.tolist()[-ensemble.lookback :]])
+    forecasts = [member.predict(history, 6, seasons=[12]).point for member in members.values()]
+    torch.testing.assert_close(ensemble.predict(history, 6).point, torch.stack(forecasts).mean(dim=0))
+    assert ensemble.metadata.tail[-1] == pytest.approx(values[-1]) and ensemble.fixed_season == 12
 
 
 def test_every_run_logs_the_baselines_on_the_same_validation_windows(candidates_store):
@@ -97,7 +128,7 @@ def test_every_run_logs_the_baselines_on_the_same_validation_windows(candidates_
         {name: client.get_run(version.run_id).data.metrics[f"val_mase_{name}"] for name in BASELINES}
         for version in _versions_by_candidate(client, "sales").values()
     ]
-    assert logged[0] == logged[1] == logged[2]
+    assert all(scores == logged[0] for scores in logged) and len(logged) == 4
     assert all(np.isfinite(value) and value > 0 for value in logged[0].values())
     # the same numbers as scoring them again on the run's resolved split
     run = client.get_run(next(iter(_versions_by_candidate(client, "sales").values())).run_id)
@@ -253,3 +284,68 @@ def test_a_fine_tuned_model_serves_its_series_through_a_real_server(candidates_s
     assert (answer["season"], answer["season_source"]) == (season, "model")
     assert answer["timestamps"] == artifact.metadata.future_timestamps[:6]
     assert wrong.status_code == 422 and f"season {season}" in wrong.text
+
+
+def test_the_ensemble_serves_through_a_real_server(candidates_store, tmp_path):
+    """The ensemble, pinned, behind a real `python -m service`: it continues its series from the
+    stored tail, says what it is, and answers what the artifact computes in-process."""
+    tracking_uri, _, _ = candidates_store
+    version = _versions_by_candidate(_client(tracking_uri), "sales")["ensemble"]
+    artifact = _registered(tracking_uri, version, tmp_path / "download", EnsembleArtifact.load)
+    with running_service(
+        tmp_path, tracking_uri, FORECAST_MODELS="sales", FORECAST_VERSIONS=f"sales={version.version}"
+    ) as base:
+        info = httpx.get(f"{base}/models/sales").json()
+        answer = httpx.post(f"{base}/forecast", json={"model": "sales", "horizon": 6, "level": [80]}).json()
+        wrong = httpx.post(f"{base}/forecast", json={"model": "sales", "horizon": 6, "season": 7})
+        short = httpx.post(f"{base}/forecast", json={"model": "sales", "history": [1.0, 2.0], "horizon": 6})
+    assert (info["kind"], info["cell"], info["season_length"]) == ("ensemble", "gru", 12)
+    history = left_padded([artifact.metadata.tail[-artifact.lookback :]])
+    expected = artifact.predict(history, 6, [80])
+    assert answer["forecast"] == pytest.approx(expected.point[0].tolist(), rel=1e-5)
+    assert answer["intervals"]["80"]["lower"] == pytest.approx(
+        expected.intervals[80][0][0].tolist(), rel=1e-5
+    )
+    assert answer["timestamps"] == artifact.metadata.future_timestamps[:6]
+    assert wrong.status_code == 422 and "season 12" in wrong.text
+    assert short.status_code == 422 and "at least" in short.text
+
+
+def test_an_ensemble_is_fetched_whole_from_a_tracking_server_that_serves_artifacts(tiny_base, tmp_path):
+    """As in the compose deployment: trained through `mlflow server --serve-artifacts`, the
+    ensemble's member folders come down with it (`RestRegistry.fetch`), equal to MLflow's own."""
+    series_frame(seasonal_series(LENGTH)).to_csv(tmp_path / "sales.csv", index=False)
+    with mlflow_tracking_server(
+        f"sqlite:///{tmp_path / 'server.db'}", tmp_path, tmp_path / "served"
+    ) as server:
+        done = run_cli(
+            "--csv", "sales.csv", "--name", "sales", "--cell", "gru", "--horizon", "6", "--base", str(tiny_base),
+            "--no-progress", "--tracking-uri", server, *FINE_TUNE_CLI, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        version = _versions_by_candidate(_client(server), "sales")["ensemble"].version
+        rest, reference = RestRegistry(server, 10.0), MlflowRegistry(server)
+        ref = rest.resolve("sales", version)
+        assert ref.location.startswith("mlflow-artifacts:")
+        mine = rest.fetch(ref, tmp_path / "rest")
+        theirs = reference.fetch(reference.resolve("sales", version), tmp_path / "reference")
+    files = sorted(path.relative_to(theirs) for path in theirs.rglob("*") if path.is_file())
+    assert files == sorted(path.relative_to(mine) for path in mine.rglob("*") if path.is_file())
+    assert any(len(path.parts) > 1 for path in files)  # the members' folders
+    assert all((mine / path).read_bytes() == (theirs / path).read_bytes() for path in files)
+    assert load_artifact(mine).kind == "ensemble"
+
+
+def test_the_ensemble_pyfunc_forecasts_like_the_artifact(candidates_store, tmp_path):
+    tracking_uri, values, _ = candidates_store
+    version = _versions_by_candidate(_client(tracking_uri), "sales")["ensemble"]
+    artifact = _registered(tracking_uri, version, tmp_path / "download", EnsembleArtifact.load)
+    history = values[-60:].tolist()
+    with mlflow_pointed_at(tmp_path):
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+        model = mlflow.pyfunc.load_model(f"models:/sales/{version.version}")
+        answer = model.predict(pd.DataFrame({"history": [history]}), params={"horizon": 6})
+    expected = artifact.predict(left_padded([history[-artifact.lookback :]]), 6).point[0]
+    assert answer["forecast"][0] == pytest.approx(expected.tolist(), rel=1e-5)
+    assert answer["season"][0] == 12

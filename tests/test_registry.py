@@ -6,14 +6,8 @@ The SQLite path reads the registry tables directly and the REST path speaks to a
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-
-import httpx
 import pytest
-from live_server import free_port
+from live_server import free_port, mlflow_tracking_server
 
 from service.registry import (
     MlflowRegistry,
@@ -56,43 +50,8 @@ def test_sqlite_fast_path_matches_mlflow_client(trained_store, tmp_path):
 
 @pytest.fixture(scope="module")
 def mlflow_server(trained_store):
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            trained_store.tracking_uri,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        cwd=trained_store.store_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "mlflow server exited"
-            assert time.monotonic() < deadline, "mlflow server did not start in 90 s"
-            time.sleep(0.3)
+    with mlflow_tracking_server(trained_store.tracking_uri, trained_store.store_dir) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_rest_path_matches_mlflow_client(trained_store, mlflow_server, tmp_path):

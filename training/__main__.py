@@ -211,11 +211,32 @@ def main(argv: list[str] | None = None) -> int:
                         config, args.tracking_uri, not args.no_progress, series, baselines.get(config.name)
                     )
                 )
+        results += ensembles(results, args.tracking_uri, series, baselines)
     except TrainingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print_summary(results, time.perf_counter() - started)
     return 0
+
+
+def ensembles(
+    results: list[TrainResult],
+    tracking_uri: str | None,
+    series: list[SeriesData] | None,
+    baselines: dict[str, Baselines],
+) -> list[TrainResult]:
+    """The ensemble candidate of every series trained with the base candidates, the champion
+    rule's choice printed (`training.ensemble`)."""
+    from training.ensemble import combine_all
+    from training.jobs import TrainingError
+
+    try:
+        combined = combine_all(results, tracking_uri, series, baselines)
+    except (ValueError, OSError) as error:
+        raise TrainingError(f"ensemble: {error}") from error
+    for result, chosen in combined:
+        print(f"{result.name}: the champion rule chose {chosen}", flush=True)
+    return [result for result, _ in combined]
 
 
 def with_base_candidates(configs: list[TrainConfig], base: str | None) -> list[TrainConfig]:

@@ -19,7 +19,7 @@ import torch
 from utilsforecast.losses import mae, rmse, smape
 
 from models.artifact import interval_coverage
-from models.base_artifact import Artifact, BaseArtifact
+from models.loading import Artifact
 
 # a model trained for the series (local) or started from the base network (zero-shot, fine-tuned)
 
@@ -105,11 +105,8 @@ def run_backtest(
     histories = torch.as_tensor(
         np.stack([padded[o : o + artifact.lookback] for o in origins]), dtype=torch.float32
     )
-    if isinstance(artifact, BaseArtifact):
-        # the base network is told the series' season, as the service tells a fine-tuned model
-        prediction = artifact.predict(histories, horizon, levels, [season] * len(origins))
-    else:
-        prediction = artifact.predict(histories, horizon, levels)
+    # a base network is told the series' season, as the service tells a fine-tuned model
+    prediction = artifact.predict(histories, horizon, levels, [season] * len(origins))
     actual = np.stack([values[o : o + horizon] for o in origins])
     forecasts = {
         "model": prediction.point.double().numpy(),

@@ -15,8 +15,9 @@ from training.windows import WindowDataModule, origin_windows, pooled
 
 def validation_scores(
     network: Forecaster, scaler: WindowScaler, datamodule: WindowDataModule, mase_scales: Sequence[float]
-) -> tuple[torch.Tensor, float]:
-    """(conformity scores [origins, H], validation MASE on whole windows).
+) -> tuple[torch.Tensor, float, list[torch.Tensor]]:
+    """(conformity scores [origins, H], validation MASE on whole windows, the forecasts of each
+    series' whole windows [n, H] - what `training.ensemble` combines).
 
     One score row per origin in each series' validation part, NaN where a step falls past it:
     step 1 is calibrated on every origin, step H on the whole windows only - on a 72-point
@@ -36,10 +37,11 @@ def validation_scores(
         error = scaler.normalise(target, level, window_scale) - predicted
         scores = calibration.scores(error, window_scale, scaler.width_scale(history, context))
         forecast = scaler.decode(predicted, level, window_scale)
-    mases, first = [], 0
+    mases, forecasts, first = [], [], 0
     for series_origins, scale in zip(origins, mase_scales, strict=True):
         # a series' first origins are exactly its validation windows (those its last step reaches)
         whole = slice(first, first + datamodule.val_size - horizon + 1)
         mases.append(float((forecast[whole] - target[whole]).abs().mean()) / scale)
+        forecasts.append(forecast[whole])
         first += len(series_origins)
-    return scores, sum(mases) / len(mases)
+    return scores, sum(mases) / len(mases), forecasts

@@ -35,7 +35,8 @@ BUILTIN_ROOT = next(
 CONFIG_DIR = BUILTIN_ROOT / "configs"
 BUILTIN_SERIES = ("passengers", "price", "weather")
 DEFAULT_CELLS = ("lstm", "gru")
-CANDIDATES = ("local", "zero-shot", "fine-tuned")
+# "ensemble" is combined from the others (training.ensemble), never trained itself
+CANDIDATES = ("local", "zero-shot", "fine-tuned", "ensemble")
 MIN_TRAIN_WINDOWS = 16
 LONG_SERIES_SEASONS = 50
 MAX_RECURRENT_STEPS = 24

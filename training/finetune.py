@@ -159,11 +159,12 @@ def fine_tune(
 
 def validation_scores(
     artifact: BaseArtifact, series: Sequence[np.ndarray], config: TrainConfig, mase_scales: Sequence[float]
-) -> tuple[torch.Tensor, float]:
-    """(conformity scores [origins, horizon], validation MASE) of a base artifact: one score row
+) -> tuple[torch.Tensor, float, list[torch.Tensor]]:
+    """(conformity scores [origins, horizon], validation MASE, each series' whole-window
+    forecasts) of a base artifact: one score row
     per origin in each series' validation part, NaN past it
     (`models.base_artifact.conformity_scores`); the MASE over the whole windows, by `training.calibrate.validation_scores`' rule."""
-    rows, mases = [], []
+    rows, mases, forecasts = [], [], []
     lookback, horizon = artifact.config.context_length, config.horizon
     for values, scale in zip(series, mase_scales, strict=True):
         val_end = len(values) - config.test_size
@@ -175,7 +176,8 @@ def validation_scores(
         rows.append(scores)
         whole = slice(0, config.val_size - horizon + 1)
         mases.append(float((forecast[whole] - target[whole]).abs().mean()) / scale)
-    return torch.cat(rows), sum(mases) / len(mases)
+        forecasts.append(forecast[whole])
+    return torch.cat(rows), sum(mases) / len(mases), forecasts
 
 
 @dataclass
@@ -190,6 +192,8 @@ class BaseCandidate:
     # seconds per fine-tuning fit (logged as metrics)
     seconds: dict[str, float] = field(default_factory=dict)
     epochs: int = 0
+    # each series' whole validation windows as the validated fit forecast them
+    validation: list[torch.Tensor] = field(default_factory=list)
 
     def held_out(
         self,
@@ -209,7 +213,9 @@ class BaseCandidate:
             validation = validation_windows(self.series, config, self.base)
             network, self.epochs = self._fine_tune("fine_tune", train_parts, validation, logger, progress)
         scored = BaseArtifact(self.base.config, network, self.base.calibration, metadata)
-        scores, metadata.val_mase = validation_scores(scored, self.series, config, mase_scales)
+        scores, metadata.val_mase, self.validation = validation_scores(
+            scored, self.series, config, mase_scales
+        )
         scored.calibration = Calibration(scores)
         metadata.calibration_windows = scored.calibration.windows
         metadata.epochs = self.epochs

@@ -20,16 +20,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
 
 from models.artifact import MAX_HORIZON_MULTIPLE, ArtifactMetadata, ForecasterArtifact, StoredSeries
-from models.base_artifact import Artifact, BaseArtifact
+from models.base_artifact import BaseArtifact
 from models.calibration import WINDOWS_FOR_95, Calibration
+from models.loading import Artifact
 from models.scaling import WindowScaler
 from training import tracking
 from training.backtest import Backtest, mase_scale, mean_backtest, run_backtest
@@ -61,6 +63,9 @@ class TrainResult:
     # the registered model
     artifact: Artifact
     seconds: float
+    # the fit the backtest scored, and its forecasts of each series' whole validation windows
+    held_out: Artifact | None = None
+    validation: list[torch.Tensor] = field(default_factory=list)
 
 
 def fit_artifact(
@@ -79,9 +84,10 @@ def _fit_local(
     series: SeriesData | Sequence[SeriesData],
     logger: MLFlowLogger | None = None,
     progress: bool | Callback = False,
-) -> tuple[ForecasterArtifact, SkipStart | None]:
+) -> tuple[ForecasterArtifact, SkipStart | None, list[torch.Tensor]]:
     """Train on everything before the test part of one series, or of each series of a panel;
-    returns the artifact and the transform and ridge skip it started from.
+    returns the artifact, the transform and ridge skip it started from, and the validated fit's
+    forecasts of each series' whole validation windows.
 
     Phase 1 trains on the train part with early stopping on the validation part; its
     validation errors give the validation score and the calibration scores, to which the
@@ -108,7 +114,7 @@ def _fit_local(
     datamodule = _datamodule(config, scaler, fitted, config.val_size)
     network = new_network(config, network_config, _skip(config, start, scaler, datamodule))
     best_epoch = fit_network(network, scaler, datamodule, config, logger, progress)
-    scores, val_mase = validation_scores(network.eval(), scaler, datamodule, scales)
+    scores, val_mase, validation = validation_scores(network.eval(), scaler, datamodule, scales)
     calibration = Calibration.of(scores, *(start.earlier_calibration_scores() if start else []))
     _warn_if_few_windows(config.name, calibration.windows)
     if config.refit:
@@ -123,7 +129,11 @@ def _fit_local(
     if start is not None:
         metadata.ridge = asdict(start.skip)
         metadata.transform_cv_mae = start.transform_errors
-    return ForecasterArtifact(network_config, scaler, network.eval(), calibration, metadata), start
+    return (
+        ForecasterArtifact(network_config, scaler, network.eval(), calibration, metadata),
+        start,
+        validation,
+    )
 
 
 def refit_through_end(
@@ -300,16 +310,21 @@ def train(
         # the log scale is chosen on the training part, but the served model must take the
         # stored series as its history: one that turns non-positive later cannot be logged
         config = replace(config, transform="none")
+    if config.candidate == "ensemble":
+        raise ValueError(
+            "the ensemble is combined from the other candidates (training.ensemble), not trained"
+        )
     base = None if config.candidate == "local" else BaseArtifact.load(config.base_path)
     with tracking.training_run(config, tracking_uri, base) as logger:
         if base is None:
-            artifact, start = _fit_local(config, panel, logger, progress)
+            artifact, start, validation = _fit_local(config, panel, logger, progress)
         else:
             candidate = BaseCandidate(config, [one.values for one in panel], base)
             metadata = series_metadata(panel, config, base.lookback, base.config.horizon)
             metadata.train_config = config.to_dict()
             scales = [_training_scale(config, one) for one in panel]
             artifact = candidate.held_out(metadata, scales, logger, progress)
+            validation = candidate.validation
         backtests, series_backtests = backtest_panel(artifact, config, panel)
         if base is None:
             refit_started = time.perf_counter()
@@ -342,6 +357,8 @@ def train(
         series_backtests=series_backtests,
         artifact=served,
         seconds=time.perf_counter() - started,
+        held_out=artifact,
+        validation=validation,
     )
 
 

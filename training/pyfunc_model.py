@@ -20,7 +20,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from models.artifact import PYFUNC_ARTIFACT, ForecastInputError, check_season, left_padded
-from models.base_artifact import MAX_SEASON, Artifact, BaseArtifact, load_artifact
+from models.base_artifact import MAX_SEASON
+from models.loading import Artifact, load_artifact
 
 
 def _invalid(message: str) -> MlflowException:
@@ -60,7 +61,6 @@ class ForecasterPyfunc(PythonModel):
         params = params or {}
         horizon = params.get("horizon")
         horizon = self.artifact.config.horizon if horizon is None else int(horizon)
-        base = isinstance(self.artifact, BaseArtifact)
         season = _season(params, self.artifact.fixed_season)
         histories = [_numbers(history, row) for row, history in enumerate(model_input["history"])]
         try:
@@ -73,7 +73,7 @@ class ForecasterPyfunc(PythonModel):
             except ForecastInputError as problem:
                 raise _invalid(f"row {row}: {problem}") from None
         rows = left_padded([history[-self.artifact.lookback :] for history in histories])
-        if not base:
+        if self.artifact.kind == "local":
             return pd.DataFrame({"forecast": self.artifact.predict(rows, horizon).point.double().tolist()})
         seasons = self.artifact.seasons_for(histories, season)
         forecast = self.artifact.predict(rows, horizon, seasons=seasons).point

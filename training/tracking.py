@@ -27,7 +27,8 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, tracking_uri_or_default
-from models.base_artifact import Artifact, BaseArtifact
+from models.base_artifact import BaseArtifact
+from models.loading import Artifact
 from models.network import NetworkSettings
 from training.backtest import Backtest, plot_backtest
 from training.baselines import Baselines
@@ -182,8 +183,7 @@ def log_and_register(artifact: Artifact, artifact_dir: Path, name: str, val_scor
     version = str(info.registered_model_version)
     client = MlflowClient()
     client.set_model_version_tag(name, version, SCORE_TAG, f"{val_score:.6g}")
-    cell = artifact.config.encoder_cell if isinstance(artifact, BaseArtifact) else artifact.config.cell
-    client.set_model_version_tag(name, version, "cell", cell or "none")
+    client.set_model_version_tag(name, version, "cell", artifact.cell or "none")
     return version
 
 
@@ -212,6 +212,20 @@ def promote_best(name: str) -> str | None:
     best = str(min(scored)[1])
     client.set_registered_model_alias(name, CHAMPION_ALIAS, best)
     return best
+
+
+def promote_chosen(name: str, chosen: str, this_run: set[str]) -> str:
+    """Move `champion` to version `chosen` - the champion rule's pick among this run's versions
+    (`training.ensemble.choose`) - unless it points at a version of an earlier run with a lower
+    validation score; returns the champion."""
+    client = MlflowClient()
+    current = champion_version(name)
+    if current is not None and current not in this_run:
+        held = float(client.get_model_version(name, current).tags.get(SCORE_TAG, "nan"))
+        if float(client.get_model_version(name, chosen).tags.get(SCORE_TAG, "nan")) > held:
+            return current
+    client.set_registered_model_alias(name, CHAMPION_ALIAS, chosen)
+    return chosen
 
 
 def champion_version(name: str) -> str | None:

@@ -1,0 +1,61 @@
+"""The ensemble artifact and the champion rule, in-process (the CLI, the registry and a real
+server are exercised in tests/test_finetune.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from conftest import TINY_BASE
+
+from models.artifact import ArtifactMetadata
+from models.base_artifact import BaseArtifact
+from models.base_network import BaseNetwork
+from models.calibration import Calibration
+from models.ensemble_artifact import UNIT_CONTEXT, EnsembleArtifact, conformity_scores, unit
+from models.loading import is_artifact, load_artifact
+from training.ensemble import T_REQUIRED, choose
+
+
+def _member(seed: int, season: int = 12) -> BaseArtifact:
+    torch.manual_seed(seed)
+    metadata = ArtifactMetadata(name="sales", season_length=season)
+    return BaseArtifact(TINY_BASE, BaseNetwork(TINY_BASE), Calibration(torch.rand(30, 6)), metadata)
+
+
+def test_choose_keeps_the_combination_unless_a_member_is_better_with_evidence():
+    rng = np.random.default_rng(0)
+    combined = torch.tensor(rng.uniform(0.5, 1.5, 40))
+    noisy = combined + torch.tensor(rng.normal(0.0, 0.3, 40))  # lower at some origins, higher at others
+    better = combined - 0.2 + torch.tensor(rng.normal(0.0, 0.05, 40))
+    assert choose([noisy, combined + 0.1], combined) is None
+    assert choose([noisy, better, combined + 0.1], combined) == 1
+    # two origins of evidence are not enough for a t-statistic below -T_REQUIRED
+    assert choose([combined[:1] - 1.0], combined[:1]) is None and T_REQUIRED > 0
+
+
+def test_the_ensemble_forecasts_the_mean_of_its_members_and_round_trips(tmp_path):
+    members = [_member(0), _member(1)]
+    history = torch.randn(3, 40).cumsum(dim=1) + 50.0
+    forecasts = [member.predict(history, 9, seasons=[12] * 3).point for member in members]
+    scores = torch.rand(25, 6)
+    ensemble = EnsembleArtifact(
+        members, Calibration(scores), ArtifactMetadata(name="sales", season_length=12)
+    )
+    prediction = ensemble.predict(history, 9, [80])
+    torch.testing.assert_close(prediction.point, torch.stack(forecasts).mean(dim=0))
+    lower, upper = prediction.intervals[80]
+    assert bool((lower < prediction.point).all() and (upper > prediction.point).all())
+    ensemble.save(tmp_path / "ensemble")
+    assert is_artifact(tmp_path / "ensemble")
+    loaded = load_artifact(tmp_path / "ensemble")
+    assert isinstance(loaded, EnsembleArtifact) and loaded.kind == "ensemble" and len(loaded.members) == 2
+    torch.testing.assert_close(loaded.predict(history, 9, [80]).intervals[80][0], lower)
+    assert loaded.fixed_season == 12 and loaded.lookback == max(UNIT_CONTEXT, TINY_BASE.context_length)
+
+
+def test_conformity_scores_are_errors_in_units_of_the_mean_absolute_step():
+    history = torch.tensor([[float("nan"), 1.0, 3.0, 2.0, 4.0]])  # steps 2, 1, 2: mean 5 / 3
+    scores = conformity_scores(history, torch.tensor([[10.0, 12.0]]), torch.tensor([[11.0, float("nan")]]))
+    torch.testing.assert_close(unit(history), torch.tensor([[5.0 / 3.0]]))
+    torch.testing.assert_close(scores[:, :1], torch.tensor([[0.6]]))
+    assert bool(scores[0, 1].isnan())

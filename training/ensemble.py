@@ -1,0 +1,189 @@
+"""The ensemble candidate of a series and the champion rule.
+
+After a series' candidates are trained, `combine` makes one more: the mean of its local model
+(the cell with the lower validation MASE), its zero-shot and its fine-tuned base
+(`models.ensemble_artifact`). It is scored like every candidate - validation MASE on the same
+whole validation windows (the mean of the members' own validation forecasts), calibration from
+those errors, the rolling-origin backtest of the mean of the members' held-out fits - then
+logged and registered as candidate `ensemble`, its members' served models inside it.
+
+The champion rule (`choose`): the ensemble, unless one member's validation errors are lower
+with a paired t-statistic below -T_REQUIRED over the validation origins. Replayed on the
+generalisation sets, taking the lowest validation MASE among four candidates scored 1.000x
+AutoETS and the combination 0.950x; the rule keeps a member only where validation shows it is
+better with evidence, e.g. a local model on a long series (benchmarks/results/ablations.md
+section 24).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from models.calibration import Calibration
+from models.ensemble_artifact import UNIT_CONTEXT, EnsembleArtifact, conformity_scores
+from training import tracking
+from training.backtest import mase_scale
+from training.baselines import Baselines
+from training.config import TrainConfig, load_panel
+from training.data import SeriesData
+from training.pipeline import TrainResult, backtest_panel, series_metadata
+
+ENSEMBLE = "ensemble"
+BASE_MEMBERS = ("zero-shot", "fine-tuned")
+# a member replaces the combination only with a paired t-statistic of its validation losses
+# minus the combination's below minus this
+T_REQUIRED = 2.0
+
+
+def members_of(results: Sequence[TrainResult]) -> list[TrainResult] | None:
+    """The local candidate with the lowest validation MASE, the zero-shot and the fine-tuned
+    base of one series' results; None when one is missing (e.g. `--from-scratch`)."""
+    by_label = {result.cell: result for result in results}
+    local = [result for result in results if result.cell not in (*BASE_MEMBERS, ENSEMBLE)]
+    if not local or any(label not in by_label for label in BASE_MEMBERS):
+        return None
+    return [min(local, key=lambda result: result.val_mase), *(by_label[label] for label in BASE_MEMBERS)]
+
+
+def _validation(
+    panel: list[SeriesData], config: TrainConfig, forecasts: list[torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """For one candidate's whole-window validation forecasts (one [n, H] per series): (the loss
+    of each origin - |error| / the series' MASE scale, averaged over the steps - the conformity
+    scores of `models.ensemble_artifact`, the validation MASE: the mean over the series)."""
+    losses, scores, mases = [], [], []
+    for series, forecast in zip(panel, forecasts, strict=True):
+        values = series.values[: len(series) - config.test_size]
+        train_end = len(values) - config.val_size
+        origins = range(train_end, train_end + len(forecast))
+        target = torch.as_tensor(
+            np.stack([values[o : o + config.horizon] for o in origins]), dtype=torch.float32
+        )
+        padded = np.concatenate([np.full(UNIT_CONTEXT, np.nan), values])
+        history = torch.as_tensor(
+            np.stack([padded[o : o + UNIT_CONTEXT] for o in origins]), dtype=torch.float32
+        )
+        scale = mase_scale(values[:train_end], config.season_length)
+        errors = (forecast - target).abs() / scale
+        losses.append(errors.mean(dim=1))
+        scores.append(conformity_scores(history, forecast, target))
+        mases.append(float(errors.mean()))
+    return torch.cat(losses), torch.cat(scores), sum(mases) / len(mases)
+
+
+def _t_statistic(differences: torch.Tensor) -> float:
+    if len(differences) < 2:
+        return 0.0
+    spread = float(differences.std()) / math.sqrt(len(differences))
+    mean = float(differences.mean())
+    return mean / spread if spread > 0 else (-math.inf if mean < 0 else 0.0)
+
+
+def choose(member_losses: Sequence[torch.Tensor], combined_losses: torch.Tensor) -> int | None:
+    """The member that replaces the combination (its index), or None: the member with the most
+    negative paired t-statistic of its validation losses minus the combination's, if below
+    -T_REQUIRED."""
+    statistics = [_t_statistic(losses - combined_losses) for losses in member_losses]
+    best = min(range(len(statistics)), key=statistics.__getitem__)
+    return best if statistics[best] < -T_REQUIRED else None
+
+
+def combine(
+    members: list[TrainResult],
+    panel: list[SeriesData],
+    tracking_uri: str | None,
+    baselines: Baselines | None = None,
+    register: bool = True,
+) -> tuple[TrainResult, str]:
+    """The ensemble candidate of one series (or panel) from its members' results, logged and
+    registered; and the champion label the rule chooses (`choose`), which the `champion` alias
+    points at unless an older version of the model scored better on validation."""
+    started = time.perf_counter()
+    local = members[0]
+    config = replace(TrainConfig.from_dict(local.artifact.metadata.train_config), candidate=ENSEMBLE)
+    member_losses = [_validation(panel, config, member.validation)[0] for member in members]
+    forecasts = [
+        torch.stack([member.validation[index] for member in members]).mean(dim=0)
+        for index in range(len(panel))
+    ]
+    losses, scores, val_mase = _validation(panel, config, forecasts)
+    calibration = Calibration(scores)
+    served = EnsembleArtifact([member.artifact for member in members], calibration)
+    metadata = series_metadata(panel, config, served.lookback, config.horizon)
+    metadata.train_config = config.to_dict()
+    metadata.val_mase = val_mase
+    metadata.calibration_windows = calibration.windows
+    served.metadata = metadata
+    held_out = EnsembleArtifact([member.held_out for member in members], calibration, metadata)
+    chosen_index = choose(member_losses, losses)
+    chosen = ENSEMBLE if chosen_index is None else members[chosen_index].cell
+    with tracking.training_run(config, tracking_uri) as logger:
+        backtests, series_backtests = backtest_panel(held_out, config, panel)
+        tracking.log_results(
+            held_out,
+            backtests,
+            series_backtests,
+            panel,
+            f"{config.name} ({ENSEMBLE})",
+            time.perf_counter() - started,
+        )
+        tracking.log_provenance(
+            {
+                "members": ", ".join(f"{member.cell} (version {member.version})" for member in members),
+                "val_mase_from": "the mean of the members' validation forecasts",
+                "calibration_from": "the errors of that mean on the validation windows",
+                "test_metrics_from": "the mean of the members' held-out fits",
+                "served_from": "the mean of the members' served models",
+                "champion_rule": f"{chosen}: the ensemble unless a member's validation losses are lower "
+                f"with a paired t-statistic below -{T_REQUIRED}",
+            },
+            {},
+        )
+        if baselines is not None:
+            tracking.log_baselines(baselines)
+        version, champion = None, None
+        if register:
+            version, _ = tracking.register(served, config.name, ENSEMBLE)
+            chosen_version = version if chosen_index is None else members[chosen_index].version
+            rivals = {member.version for member in members} | {version}
+            champion = tracking.promote_chosen(config.name, chosen_version, rivals)
+    result = TrainResult(
+        name=config.name,
+        cell=ENSEMBLE,
+        run_id=logger.run_id,
+        version=version,
+        champion=champion,
+        val_mase=val_mase,
+        backtests=backtests,
+        series_backtests=series_backtests,
+        artifact=served,
+        seconds=time.perf_counter() - started,
+        held_out=held_out,
+        validation=forecasts,
+    )
+    return result, chosen
+
+
+def combine_all(
+    results: Sequence[TrainResult],
+    tracking_uri: str | None,
+    series: list[SeriesData] | None = None,
+    baselines: dict[str, Baselines] | None = None,
+) -> list[tuple[TrainResult, str]]:
+    """`combine` for every series among `results` that has all three members (`series`: the
+    user file's, already read; else each series is read again from its config)."""
+    combined = []
+    for name in dict.fromkeys(result.name for result in results):
+        members = members_of([result for result in results if result.name == name])
+        if members is None:
+            continue
+        config = TrainConfig.from_dict(members[0].artifact.metadata.train_config)
+        panel = series if series is not None else load_panel(config)
+        combined.append(combine(members, panel, tracking_uri, (baselines or {}).get(name)))
+    return combined
