@@ -181,8 +181,8 @@ def test_image_metadata(image: str) -> None:
 def test_container_trains(image: str, timings: dict[str, float]) -> None:
     """The image trains too (the compose trainer's job) with its runtime dependencies only:
     the shipped base, the built-in config and data come from the installed package (no source
-    checkout) - the base is registered and the series gets its base candidates next to the
-    local one - MLflow is the client-only `mlflow-skinny`, and the logged model says so."""
+    checkout) - the base is registered and the series gets its base candidates and their ensemble
+    next to the local one - MLflow is the client-only `mlflow-skinny`, and the logged model says so."""
     started = time.perf_counter()
     result = _docker(
         "run", "--rm", image, "sh", "-c",
@@ -193,7 +193,8 @@ def test_container_trains(image: str, timings: dict[str, float]) -> None:
     )  # fmt: skip
     timings["train_in_container"] = time.perf_counter() - started
     assert "registered the base model" in result.stdout, result.stdout[-3000:]
-    assert "trained 3 model(s)" in result.stdout, result.stdout[-3000:]
+    assert "trained 4 model(s)" in result.stdout, result.stdout[-3000:]
+    assert f"{MODEL}: the champion rule chose" in result.stdout, result.stdout[-3000:]
     requirements = {line.split("==")[0] for line in result.stdout.splitlines() if "==" in line}
     assert {"torch", "mlflow-skinny", "pandas", "numpy"} <= requirements, result.stdout[-3000:]
     assert "mlflow" not in requirements, "the image has the full mlflow package"

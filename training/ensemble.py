@@ -3,9 +3,9 @@
 After a series' candidates are trained, `combine` makes one more: the mean of its local model
 (the cell with the lower validation MASE), its zero-shot and its fine-tuned base
 (`models.ensemble_artifact`). It is scored like every candidate - validation MASE on the same
-whole validation windows (the mean of the members' own validation forecasts), calibration from
-those errors, the rolling-origin backtest of the mean of the members' held-out fits - then
-logged and registered as candidate `ensemble`, its members' served models inside it.
+whole validation windows (the mean of the members' own validation forecasts), the rolling-origin
+backtest of the mean of the members' held-out fits (interval bounds: the means of theirs) -
+then logged and registered as candidate `ensemble`, its members' served models inside it.
 
 The champion rule (`choose`): the ensemble, unless one member's validation errors are lower
 with a paired t-statistic below -T_REQUIRED over the validation origins. Replayed on the
@@ -25,8 +25,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from models.calibration import Calibration
-from models.ensemble_artifact import UNIT_CONTEXT, EnsembleArtifact, conformity_scores
+from models.ensemble_artifact import EnsembleArtifact
 from training import tracking
 from training.backtest import mase_scale
 from training.baselines import Baselines
@@ -53,11 +52,11 @@ def members_of(results: Sequence[TrainResult]) -> list[TrainResult] | None:
 
 def _validation(
     panel: list[SeriesData], config: TrainConfig, forecasts: list[torch.Tensor]
-) -> tuple[torch.Tensor, torch.Tensor, float]:
+) -> tuple[torch.Tensor, float]:
     """For one candidate's whole-window validation forecasts (one [n, H] per series): (the loss
-    of each origin - |error| / the series' MASE scale, averaged over the steps - the conformity
-    scores of `models.ensemble_artifact`, the validation MASE: the mean over the series)."""
-    losses, scores, mases = [], [], []
+    of each origin - |error| / the series' MASE scale, averaged over the steps - and the
+    validation MASE: the mean over the series)."""
+    losses, mases = [], []
     for series, forecast in zip(panel, forecasts, strict=True):
         values = series.values[: len(series) - config.test_size]
         train_end = len(values) - config.val_size
@@ -65,16 +64,10 @@ def _validation(
         target = torch.as_tensor(
             np.stack([values[o : o + config.horizon] for o in origins]), dtype=torch.float32
         )
-        padded = np.concatenate([np.full(UNIT_CONTEXT, np.nan), values])
-        history = torch.as_tensor(
-            np.stack([padded[o : o + UNIT_CONTEXT] for o in origins]), dtype=torch.float32
-        )
-        scale = mase_scale(values[:train_end], config.season_length)
-        errors = (forecast - target).abs() / scale
+        errors = (forecast - target).abs() / mase_scale(values[:train_end], config.season_length)
         losses.append(errors.mean(dim=1))
-        scores.append(conformity_scores(history, forecast, target))
         mases.append(float(errors.mean()))
-    return torch.cat(losses), torch.cat(scores), sum(mases) / len(mases)
+    return torch.cat(losses), sum(mases) / len(mases)
 
 
 def _t_statistic(differences: torch.Tensor) -> float:
@@ -112,15 +105,17 @@ def combine(
         torch.stack([member.validation[index] for member in members]).mean(dim=0)
         for index in range(len(panel))
     ]
-    losses, scores, val_mase = _validation(panel, config, forecasts)
-    calibration = Calibration(scores)
-    served = EnsembleArtifact([member.artifact for member in members], calibration)
+    losses, val_mase = _validation(panel, config, forecasts)
+    served = EnsembleArtifact([member.artifact for member in members])
     metadata = series_metadata(panel, config, served.lookback, config.horizon)
     metadata.train_config = config.to_dict()
     metadata.val_mase = val_mase
-    metadata.calibration_windows = calibration.windows
+    # the interval bounds are the members': the fewest scores any of them was calibrated on
+    metadata.calibration_windows = min(
+        member.artifact.metadata.calibration_windows or 0 for member in members
+    )
     served.metadata = metadata
-    held_out = EnsembleArtifact([member.held_out for member in members], calibration, metadata)
+    held_out = EnsembleArtifact([member.held_out for member in members], metadata)
     chosen_index = choose(member_losses, losses)
     chosen = ENSEMBLE if chosen_index is None else members[chosen_index].cell
     with tracking.training_run(config, tracking_uri) as logger:
@@ -137,7 +132,7 @@ def combine(
             {
                 "members": ", ".join(f"{member.cell} (version {member.version})" for member in members),
                 "val_mase_from": "the mean of the members' validation forecasts",
-                "calibration_from": "the errors of that mean on the validation windows",
+                "calibration_from": "each interval bound is the mean of the members' bounds",
                 "test_metrics_from": "the mean of the members' held-out fits",
                 "served_from": "the mean of the members' served models",
                 "champion_rule": f"{chosen}: the ensemble unless a member's validation losses are lower "
