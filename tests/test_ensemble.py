@@ -52,3 +52,35 @@ def test_the_ensemble_forecasts_the_mean_of_its_members_and_round_trips(tmp_path
     assert isinstance(loaded, EnsembleArtifact) and loaded.kind == "ensemble" and len(loaded.members) == 2
     torch.testing.assert_close(loaded.predict(history, 9, [80]).intervals[80][0], prediction.intervals[80][0])
     assert loaded.fixed_season == 12 and loaded.lookback == TINY_BASE.context_length
+
+
+def test_the_champion_goes_to_the_rules_choice_unless_an_earlier_version_scored_better(in_tmp):
+    """`promote_chosen` on a real SQLite registry: the rule's pick wins over this run's lower
+    validation scores, but not over an earlier run's."""
+    from mlflow import MlflowClient
+
+    from training import tracking
+
+    uri = f"sqlite:///{in_tmp / 'mlflow.db'}"
+    tracking.configure_tracking(uri)
+    client = MlflowClient()
+    client.create_registered_model("sales")
+
+    def version(score: float) -> str:
+        created = client.create_model_version(
+            "sales", source=str(in_tmp), tags={tracking.SCORE_TAG: str(score)}
+        )
+        return str(created.version)
+
+    first_run = {version(0.70), version(0.60)}
+    assert tracking.promote_best("sales") == "2"
+    # this run: its lowest score (0.50) is not the rule's pick (0.65), and the earlier champion (0.60) scored better
+    this_run = {version(0.50), version(0.65)}
+    assert tracking.promote_chosen("sales", "4", this_run) == "2"
+    assert tracking.champion_version("sales") == "2"
+    # against an earlier champion that scored worse, the pick wins though this run has a lower score
+    client.set_registered_model_alias("sales", tracking.CHAMPION_ALIAS, "1")
+    assert tracking.promote_chosen("sales", "4", this_run) == "4" == tracking.champion_version("sales")
+    # the alias moved to this run's lowest score by `register` does not keep it from the pick
+    client.set_registered_model_alias("sales", tracking.CHAMPION_ALIAS, "3")
+    assert tracking.promote_chosen("sales", "4", this_run) == "4" and first_run == {"1", "2"}

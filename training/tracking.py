@@ -231,7 +231,8 @@ def promote_chosen(name: str, chosen: str, this_run: set[str]) -> str:
 def champion_version(name: str) -> str | None:
     """The version the champion alias of `name` points at, None without one."""
     try:
-        return MlflowClient().get_model_version_by_alias(name, CHAMPION_ALIAS).version
+        # a string, as the versions `register` returns (MLflow's SQLite store gives an int)
+        return str(MlflowClient().get_model_version_by_alias(name, CHAMPION_ALIAS).version)
     except mlflow.exceptions.MlflowException:
         return None
 
