@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import math
+import pickle
 import tempfile
 import time
 import warnings
@@ -70,9 +71,17 @@ def baselines(
     return forecasts, seconds
 
 
-def evaluate_series(config_for_cell, cells: list[str], tracking_uri: str, cache: dict, refresh: bool) -> dict:
+def evaluate_series(
+    config_for_cell,
+    cells: list[str],
+    tracking_uri: str,
+    cache: dict,
+    refresh: bool,
+    forecasts: dict | None = None,
+) -> dict:
     """Train every cell (and, with the base candidates, their ensemble), pick the champion as
-    `make train` does, score the baselines."""
+    `make train` does, score the baselines; with `forecasts`, record every candidate's
+    validation and test forecasts in it (`record_forecasts`)."""
     runs: dict[str, TrainResult] = {}
     for cell in cells:
         if cell in BASE_CANDIDATES:
@@ -89,6 +98,8 @@ def evaluate_series(config_for_cell, cells: list[str], tracking_uri: str, cache:
     else:  # the ensemble candidate and the champion rule, as `make train` runs them
         config = TrainConfig.from_dict(members[0].artifact.metadata.train_config)
         runs[ENSEMBLE], champion = combine(members, [load_series(config)], tracking_uri)
+    if forecasts is not None:
+        record_forecasts(forecasts, runs)
     first = runs[champion]
     config = TrainConfig.from_dict(first.artifact.metadata.train_config)
     series = load_series(config)
@@ -150,6 +161,25 @@ def evaluate_series(config_for_cell, cells: list[str], tracking_uri: str, cache:
         },
         "rows": rows,
     }
+
+
+def record_forecasts(forecasts: dict, runs: dict[str, TrainResult]) -> None:
+    """Every candidate's forecasts by (series, candidate): its validated fit's forecasts of the
+    whole validation windows and its held-out fit's test windows per horizon (forecast, actual,
+    origins, interval bounds) - what a champion rule can be replayed on without training."""
+    for cell, run in runs.items():
+        forecasts[(run.name, cell)] = {
+            "validation": [window.numpy() for window in run.validation],
+            "test": {
+                horizon: {
+                    "forecast": backtest.forecasts["model"],
+                    "actual": backtest.actual,
+                    "origins": backtest.origins,
+                    "intervals": backtest.intervals,
+                }
+                for horizon, backtest in run.backtests.items()
+            },
+        }
 
 
 def sampling_band(nominal: float, windows: int) -> float:
@@ -335,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--render-only", action="store_true", help="rewrite accuracy.md from the accuracy.json in --output"
     )
+    parser.add_argument(
+        "--forecasts",
+        metavar="FILE",
+        help="also pickle every candidate's validation and test forecasts into FILE, to replay champion rules",
+    )
     args = parser.parse_args(argv)
     if args.base:
         args.cells = [*args.cells, *BASE_CANDIDATES]
@@ -360,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
             config.resolve(load_series(config))
         except DataError as error:
             parser.error(str(error))
+    forecasts: dict | None = {} if args.forecasts else None
     with tempfile.TemporaryDirectory() as store:
         uri = f"sqlite:///{store}/mlflow.db"
         import os
@@ -376,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                         uri,
                         cache,
                         args.refresh_baselines,
+                        forecasts,
                     )
                 )
             for config in extra_configs:  # empty with --no-extra
@@ -386,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
                         uri,
                         cache,
                         args.refresh_baselines,
+                        forecasts,
                     )
                 )
         finally:
@@ -393,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     report["seconds"] = time.perf_counter() - started
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
+    if args.forecasts:
+        Path(args.forecasts).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.forecasts).write_bytes(pickle.dumps(forecasts))
     (output / "accuracy.json").write_text(json.dumps(report, indent=1, default=float))
     (output / "accuracy.md").write_text(markdown(report))
     print(markdown(report))
