@@ -240,13 +240,11 @@ class ForecasterArtifact:
         context = history[:, -self.lookback :].to(torch.float32)
         with torch.inference_mode():
             width_scale = self.scaler.width_scale(context, self.config.context_length) if levels else None
-            forecast = fed_back(
-                context,
-                self.scaler.decode(*self.normalised_forecast(context)),
-                horizon,
-                self.lookback,
-                lambda latest: self.scaler.decode(*self.normalised_forecast(latest)),
-            )
+
+            def step(latest: torch.Tensor) -> torch.Tensor:
+                return self.scaler.decode(*self.normalised_forecast(latest))
+
+            forecast = fed_back(context, step(context), horizon, self.lookback, step)
             intervals = {level: self._interval(forecast, width_scale, level) for level in levels}
         return Forecast(point=forecast, intervals=intervals)
 

@@ -80,9 +80,6 @@ class EnsembleArtifact:
         for member in self.members:
             member.check_history(history)
 
-    def detect_seasons(self, histories: Sequence[Sequence[float]]) -> list[int]:
-        return [self.fixed_season] * len(histories)
-
     def seasons_for(self, histories: Sequence[Sequence[float]], season: int | None) -> list[int]:
         return [self.fixed_season] * len(histories)
 

@@ -161,9 +161,9 @@ def validation_scores(
     artifact: BaseArtifact, series: Sequence[np.ndarray], config: TrainConfig, mase_scales: Sequence[float]
 ) -> tuple[torch.Tensor, float, list[torch.Tensor]]:
     """(conformity scores [origins, horizon], validation MASE, each series' whole-window
-    forecasts) of a base artifact: one score row
-    per origin in each series' validation part, NaN past it
-    (`models.base_artifact.conformity_scores`); the MASE over the whole windows, by `training.calibrate.validation_scores`' rule."""
+    forecasts) of a base artifact: one score row per origin in each series' validation part, NaN
+    past it (`models.base_artifact.conformity_scores`); the MASE over the whole windows, by
+    `training.calibrate.validation_scores`' rule."""
     rows, mases, forecasts = [], [], []
     lookback, horizon = artifact.config.context_length, config.horizon
     for values, scale in zip(series, mase_scales, strict=True):

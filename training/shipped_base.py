@@ -50,7 +50,7 @@ def register_base(tracking_uri: str | None = None, folder: Path = SHIPPED_BASE) 
         tempfile.TemporaryDirectory() as scratch,
         models_code() as code,
     ):
-        mlflow.set_tags({"job": "register-base", "cell": artifact.config.encoder_cell or "none"})
+        mlflow.set_tags({"job": "register-base", "cell": artifact.cell or "none"})
         mlflow.log_params(artifact.config.to_dict())
         mlflow.log_dict(artifact.facts, "base_facts.json")
         info = mlflow.pyfunc.log_model(
@@ -64,6 +64,6 @@ def register_base(tracking_uri: str | None = None, folder: Path = SHIPPED_BASE) 
             pip_requirements=pip_requirements(),
         )
     version = str(info.registered_model_version)
-    client.set_model_version_tag(BASE_MODEL, version, "cell", artifact.config.encoder_cell or "none")
+    client.set_model_version_tag(BASE_MODEL, version, "cell", artifact.cell or "none")
     client.set_registered_model_alias(BASE_MODEL, CHAMPION_ALIAS, version)
     return version

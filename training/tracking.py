@@ -66,7 +66,7 @@ def training_run(
             local_network = {f.name for f in fields(NetworkSettings)}
             params = {key: value for key, value in params.items() if key not in local_network}
             params |= {f"base.{key}": value for key, value in base.config.to_dict().items()}
-            tags |= {"cell": base.config.encoder_cell or "none", "base": str(config.base_path)}
+            tags |= {"cell": base.cell or "none", "base": str(config.base_path)}
         mlflow.log_params({key: str(value) for key, value in params.items()})
         mlflow.set_tags(tags)
         # the resolved config as an artifact; also fails fast when the artifact store is not writable
