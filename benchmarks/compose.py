@@ -35,6 +35,7 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT_DIR / "benchmarks" / "results"
+LOGS = RESULTS / "compose-logs"  # not committed (.gitignore)
 PROJECT = "recurrent-forecast"
 BASE = "http://127.0.0.1:8000"
 SMOKE = os.environ.get("COMPOSE_TEST_SMOKE", "1") == "1"
@@ -199,8 +200,11 @@ def wait_all_replicas_serve(load: Load, promoted: dict, timeout: float) -> dict:
             break
         time.sleep(0.5)
     old_after = [r[1] for r in load.records if r[0] >= moved and r[3] == promoted["old"]]
+    before = [r[3] for r in load.records if r[1] < moved and r[3]]
     return {
         **promoted,
+        # what the replicas served while the alias named promoted["old"]: must be only that
+        "versions_before": {v: before.count(v) for v in sorted(set(before))},
         "replicas": sorted(replicas),
         "every_replica_new_s": round(max(first_new.values()) - moved, 2) if first_new else None,
         "per_replica_new_s": {k: round(v - moved, 2) for k, v in sorted(first_new.items())},
@@ -327,6 +331,22 @@ def reachable(url: str) -> bool:
     return True
 
 
+def save_logs() -> dict:
+    """Every container's log into LOGS (for a failed check); returns the trainer's and the
+    replicas' lines that say what was registered and chosen, and what each replica served."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    found: dict[str, list[str]] = {}
+    for container in containers(all_states=True):
+        name = docker("inspect", "-f", "{{.Name}}", container).strip().lstrip("/")
+        result = subprocess.run(["docker", "logs", container], capture_output=True, text=True, timeout=60)
+        text = result.stdout + result.stderr
+        (LOGS / f"{name}.log").write_text(text)
+        if "trainer" in name or "api" in name:
+            wanted = ("champion rule", "failed", "serving ", "registered the base")
+            found[name] = [line[-300:] for line in text.splitlines() if any(w in line for w in wanted)][-40:]
+    return found
+
+
 def static_checks() -> dict:
     rows = inspect_all()
     (trainer,) = containers("trainer", all_states=True)
@@ -410,11 +430,19 @@ def report(r: dict) -> str:
             f"- {label}: v{p['old']} -> v{p['new']}; every replica ({', '.join(p['replicas'])}) answered with "
             f"v{p['new']} {p['every_replica_new_s']} s after the alias moved (per replica {p['per_replica_new_s']}; "
             f"goal: within the poll interval, {POLL_SECONDS:g} s); last v{p['old']} answer at "
-            f"{p['last_old_answer_s']} s; replicas that never answered with it: {p['replicas_without_new'] or 'none'}"
+            f"{p['last_old_answer_s']} s; replicas that never answered with it: {p['replicas_without_new'] or 'none'}; "
+            f"answers before the move, by version: {p['versions_before']} (the alias named v{p['old']})"
         )
     lines += [
         f"- `make compose-roll` (3 replicas, one at a time): {load['roll_s']} s",
         f"- `docker restart` postgres then mlflow, until mlflow healthy: {load['restart_s']} s",
+        "",
+        "## What the logs say (every container's log: benchmarks/results/compose-logs/, not committed)",
+        "",
+        *(
+            f"- {name}: " + ("; ".join(f"`{line.strip()[-160:]}`" for line in found[-8:]) or "nothing")
+            for name, found in sorted(r["logs"].items())
+        ),
         "",
         "## Secrets, exposure, limits",
         "",
@@ -460,6 +488,7 @@ def main() -> None:
     results["up_s"] = make("compose-up", f"REPLICAS={REPLICAS}")
     try:
         results["load"] = under_load()
+        results["logs"] = save_logs()
         results["static"] = static_checks()
         with tempfile.TemporaryDirectory(prefix="compose-test-") as scratch:
             results["data"] = data_round_trip(Path(scratch))
@@ -475,6 +504,7 @@ def main() -> None:
     checks = [
         total["failed"] == 0,
         all(results["load"][p]["replicas_without_new"] == [] for p in ("promotion", "second_promotion")),
+        set(results["load"]["promotion"]["versions_before"]) <= {results["load"]["promotion"]["old"]},
         not results["static"]["secrets"]["in_docker_inspect"],
         not results["static"]["secrets"]["in_process_arguments"],
         results["data"]["same_forecast_after_restore"],

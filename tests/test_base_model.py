@@ -25,7 +25,7 @@ from models.seasonality import detect_season
 from service.registry import RestRegistry
 from training.__main__ import register_shipped_base
 from training.shipped_base import register_base
-from training.tracking import configure_tracking, register
+from training.tracking import configure_tracking, promote_best, register
 
 MONTHLY = [round(value, 3) for value in seasonal_series(60, season=12, seed=3)]
 
@@ -41,6 +41,7 @@ def base_store(tiny_base, trained_store, tmp_path_factory) -> tuple[Path, str]:
         configure_tracking(tracking_uri)
         with mlflow.start_run():
             register(trained_store.result.artifact, trained_store.name, "local")
+            promote_best(trained_store.name)
     return store_dir, tracking_uri
 
 
@@ -291,6 +292,7 @@ def test_a_tracking_server_registers_and_hands_out_either_kind(tiny_base, traine
             configure_tracking(tracking_uri)
             with mlflow.start_run():
                 register(trained_store.result.artifact, trained_store.name, "local")
+                promote_best(trained_store.name)
         registry = RestRegistry(tracking_uri, 10.0)
         base_ref = registry.resolve("base", "champion")
         assert base_ref.location.startswith("mlflow-artifacts:")

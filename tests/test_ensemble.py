@@ -81,6 +81,6 @@ def test_the_champion_goes_to_the_rules_choice_unless_an_earlier_version_scored_
     # against an earlier champion that scored worse, the pick wins though this run has a lower score
     client.set_registered_model_alias("sales", tracking.CHAMPION_ALIAS, "1")
     assert tracking.promote_chosen("sales", "4", this_run) == "4" == tracking.champion_version("sales")
-    # the alias moved to this run's lowest score by `register` does not keep it from the pick
+    # an alias on one of this run's own versions (an interrupted run's) does not keep it from the pick
     client.set_registered_model_alias("sales", tracking.CHAMPION_ALIAS, "3")
     assert tracking.promote_chosen("sales", "4", this_run) == "4" and first_run == {"1", "2"}

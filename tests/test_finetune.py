@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +254,33 @@ def test_the_local_model_is_refit_through_the_last_point(in_tmp, make_series, ma
     assert result.artifact.metadata.tail[-1] == pytest.approx(series.values[-1])
     tags = _client(f"sqlite:///{in_tmp / 'mlflow.db'}").get_run(result.run_id).data.tags
     assert tags["served_from"].startswith("refitted on every point")
+
+
+def test_candidates_leave_the_alias_to_the_champion_rule(
+    tiny_base, in_tmp, make_series, make_frame, write_csv
+):
+    """A service follows `champion` while `make train` runs: the candidates register without
+    moving it, and it moves once, to the rule's choice, when the ensemble is registered."""
+    from training.ensemble import combine, members_of
+    from training.tracking import champion_version
+
+    path = write_csv(make_frame(make_series(96)))
+    uri = f"sqlite:///{in_tmp / 'mlflow.db'}"
+    local = TrainConfig(
+        name="sales", data=str(path), horizon=6, base=str(tiny_base), finetune_max_epochs=3, **TINY
+    )
+    results = [
+        train(replace(local, candidate=kind), tracking_uri=uri, progress=False, promote=False)
+        for kind in ("local", "zero-shot", FINE_TUNED)
+    ]
+    assert [result.version for result in results] == ["1", "2", "3"]
+    assert [result.champion for result in results] == [None, None, None]
+    assert champion_version("sales") is None
+    ensemble, chosen = combine(members_of(results), [load_series(local)], uri)
+    picked = (
+        ensemble.version if chosen == "ensemble" else next(r.version for r in results if r.cell == chosen)
+    )
+    assert ensemble.champion == picked == champion_version("sales")
 
 
 def test_a_fine_tuned_model_serves_its_series_through_a_real_server(candidates_store, tmp_path):

@@ -199,16 +199,24 @@ def main(argv: list[str] | None = None) -> int:
     results: list[TrainResult] = []
     try:
         baselines = score_baselines(configs, series)
+        # with the base candidates the champion rule moves the alias once, after the ensemble:
+        # a service polling meanwhile must not serve whichever candidate scored best so far
+        promote = all(config.candidate == "local" for config in configs)
         if args.jobs > 1 and len(configs) > 1:
             results = train_side_by_side(
-                configs, args.jobs, args.tracking_uri, not args.no_progress, series, baselines
+                configs, args.jobs, args.tracking_uri, not args.no_progress, series, baselines, promote
             )
         else:
             for config in configs:
                 print(f"== training {config.name} ({config.label})", flush=True)
                 results.append(
                     train_one(
-                        config, args.tracking_uri, not args.no_progress, series, baselines.get(config.name)
+                        config,
+                        args.tracking_uri,
+                        not args.no_progress,
+                        series,
+                        baselines.get(config.name),
+                        promote,
                     )
                 )
         results += ensembles(results, args.tracking_uri, series, baselines)

@@ -46,10 +46,18 @@ def train_one(
     progress: bool | Callback,
     series: list[SeriesData] | None,
     baselines: Baselines | None = None,
+    promote: bool = True,
 ) -> TrainResult:
     """`training.pipeline.train`, its data and store errors as a `TrainingError` naming the model."""
     try:
-        return train(config, tracking_uri=tracking_uri, progress=progress, series=series, baselines=baselines)
+        return train(
+            config,
+            tracking_uri=tracking_uri,
+            progress=progress,
+            series=series,
+            baselines=baselines,
+            promote=promote,
+        )
     except (DataError, ValueError) as error:
         raise TrainingError(f"{config.name} ({config.label}): {error}") from error
     except (OSError, MlflowException) as error:
@@ -125,12 +133,13 @@ def _train_in_worker(
     progress: bool,
     series: list[SeriesData] | None,
     baselines: Baselines | None,
+    promote: bool,
 ) -> JobOutcome:
     reporter = EpochReporter(_queue, job) if progress and _queue is not None else False
     result = error = None
     with _captured_output() as output:
         try:
-            result = train_one(config, tracking_uri, reporter, series, baselines)
+            result = train_one(config, tracking_uri, reporter, series, baselines, promote)
         except TrainingError as failure:
             error = str(failure)
     return JobOutcome(result, error, "".join(output))
@@ -205,12 +214,14 @@ def train_side_by_side(
     progress: bool,
     series: list[SeriesData] | None,
     baselines: dict[str, Baselines] | None = None,
+    promote: bool = True,
 ) -> list[TrainResult]:
     """Train `jobs` models at a time in spawned processes (one thread each, as every fit runs:
     `TrainConfig.num_threads`), results in the order of `configs`. Each fit is seeded in its
     own process, so the metrics are those of a sequential run; the parent creates the store
     and the experiment first, so that no two processes initialise the same database.
-    `baselines`: by series name, logged into each of its candidates' runs."""
+    `baselines`: by series name, logged into each of its candidates' runs; `promote`: as
+    `training.pipeline.train`'s."""
     configure_tracking(tracking_uri)
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
@@ -232,6 +243,7 @@ def train_side_by_side(
                     progress,
                     series,
                     (baselines or {}).get(config.name),
+                    promote,
                 )
                 future.add_done_callback(lambda done, job=job: bars.finished(job, done))
                 futures.append(future)

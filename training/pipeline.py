@@ -296,10 +296,13 @@ def train(
     register: bool = True,
     series: SeriesData | Sequence[SeriesData] | None = None,
     baselines: Baselines | None = None,
+    promote: bool = True,
 ) -> TrainResult:
     """Load -> resolve -> fit -> backtest -> log -> register one candidate; `series` (one, or a
     panel's list) saves re-reading `config.data` when the caller has loaded it already;
-    `baselines` (the statistical baselines' validation MASE) are logged next to its own."""
+    `baselines` (the statistical baselines' validation MASE) are logged next to its own.
+    `promote`: move the champion alias to the lowest validation score now; False when a
+    later step chooses among this run's candidates (`training.ensemble.combine`)."""
     started = time.perf_counter()
     if series is None:
         panel = load_panel(config)
@@ -345,7 +348,8 @@ def train(
         tracking.log_provenance(provenance, seconds)
         if baselines is not None:
             tracking.log_baselines(baselines)
-        version, champion = tracking.register(served, config.name, config.label) if register else (None, None)
+        version = tracking.register(served, config.name, config.label) if register else None
+        champion = tracking.promote_best(config.name) if register and promote else None
     return TrainResult(
         name=config.name,
         cell=config.label,

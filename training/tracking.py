@@ -131,15 +131,16 @@ def _series_table(series_backtests: dict[str, dict[int, Backtest]]) -> pd.DataFr
     )
 
 
-def register(artifact: Artifact, name: str, candidate: str) -> tuple[str, str | None]:
-    """Log `artifact` as the active run's pyfunc model, register it under `name` (the version
-    tagged with its `candidate` label) and move the champion alias; returns (new version,
-    champion version)."""
+def register(artifact: Artifact, name: str, candidate: str) -> str:
+    """Log `artifact` as the active run's pyfunc model and register it under `name` (the
+    version tagged with its `candidate` label); returns the new version. The champion alias
+    is not moved here: services follow it, so it moves once, when every candidate that the
+    choice weighs is registered (`promote_best`, `promote_chosen`)."""
     with tempfile.TemporaryDirectory() as scratch:
         artifact_dir = artifact.save(Path(scratch) / PYFUNC_ARTIFACT)
         version = log_and_register(artifact, artifact_dir, name, artifact.metadata.val_mase)
     MlflowClient().set_model_version_tag(name, version, "candidate", candidate)
-    return version, promote_best(name)
+    return version
 
 
 def _flat_metrics(backtests: dict[int, Backtest]) -> dict[str, float]:
