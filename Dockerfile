@@ -38,13 +38,19 @@ ENV PATH=/opt/venv/bin:$PATH
 #    resolves to the multi-GB CUDA build from PyPI.
 RUN pip install "torch==${TORCH_VERSION}" --extra-index-url "${TORCH_INDEX}"
 
-# 2. The runtime dependencies, read from pyproject.toml only, so this layer stays cached
-#    while the sources change; versions constrained to the tested dev venv's freeze
+# pyproject.toml extras installed with the dependencies. The default image serves and trains
+# without them (0.99 GB); the compose trainer is built with --build-arg EXTRAS=train
+# (statsforecast: its runs log AutoETS / AutoTheta / AutoARIMA next to the candidates; 1.26 GB).
+# Declared here, after step 1: an ARG before a RUN is part of that step's cache key.
+ARG EXTRAS=
+
+# 2. The runtime dependencies and EXTRAS, read from pyproject.toml only, so this layer stays
+#    cached while the sources change; versions constrained to the tested dev venv's freeze
 #    (deploy/constraints.txt). torch is already satisfied by the +cpu wheel. The runtime
 #    dependencies name `mlflow-skinny` (the client), not the full `mlflow` server package.
 WORKDIR /src
 COPY pyproject.toml deploy/constraints.txt ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN EXTRAS="${EXTRAS}" python -c "import os, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + [r for e in os.environ['EXTRAS'].split() for r in p['optional-dependencies'][e]]))" \
         > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt -c constraints.txt \
     && python -c "import torch, sys; v = torch.__version__; print('torch', v); sys.exit(0 if v.endswith('+cpu') else 'torch is not the CPU build: ' + v)" \

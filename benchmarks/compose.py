@@ -361,6 +361,10 @@ def static_checks() -> dict:
         "trainer_log": {
             "git_warnings": trainer_output.count("Failed to import Git"),
             "schema_warnings": trainer_output.count("Failed to infer schema"),
+            # the trainer's image has statsforecast: every series' baselines scored, none missing
+            "baselines": [
+                line for line in trainer_output.splitlines() if "validation MASE of the baselines" in line
+            ],
         },
     }
 
@@ -452,7 +456,10 @@ def report(r: dict) -> str:
         f"- `POST /forecast` without the API key: {r['static']['forecast_without_key']}; MLflow reachable from "
         f"the host on :5000: {r['static']['mlflow_from_host_5000']}",
         f"- trainer log: 'Failed to import Git' x{r['static']['trainer_log']['git_warnings']}, "
-        f"'Failed to infer schema' x{r['static']['trainer_log']['schema_warnings']}",
+        f"'Failed to infer schema' x{r['static']['trainer_log']['schema_warnings']}; the baselines: "
+        + (
+            "; ".join(f"`{line.strip()}`" for line in r["static"]["trainer_log"]["baselines"]) or "not scored"
+        ),
         "",
         "| container | memory limit MB | CPUs | restart policy | published |",
         "|---|---|---|---|---|",
@@ -505,6 +512,8 @@ def main() -> None:
         total["failed"] == 0,
         all(results["load"][p]["replicas_without_new"] == [] for p in ("promotion", "second_promotion")),
         set(results["load"]["promotion"]["versions_before"]) <= {results["load"]["promotion"]["old"]},
+        bool(results["static"]["trainer_log"]["baselines"]),
+        not any("missing" in line for line in results["static"]["trainer_log"]["baselines"]),
         not results["static"]["secrets"]["in_docker_inspect"],
         not results["static"]["secrets"]["in_process_arguments"],
         results["data"]["same_forecast_after_restore"],

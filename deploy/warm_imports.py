@@ -52,6 +52,9 @@ MODULES = [
     "utilsforecast",
     "utilsforecast.losses",
     "utilsforecast.evaluation",
+    # the statistical baselines of a training run (the `train` extra; absent with EXTRAS=)
+    "statsforecast",
+    "statsforecast.models",
     # web service
     "fastapi",
     "fastapi.security",
