@@ -4,6 +4,7 @@ server are exercised in tests/test_finetune.py)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from conftest import TINY_BASE
 
@@ -13,7 +14,7 @@ from models.base_network import BaseNetwork
 from models.calibration import Calibration
 from models.ensemble_artifact import EnsembleArtifact
 from models.loading import is_artifact, load_artifact
-from training.ensemble import T_REQUIRED, choose
+from training.ensemble import choose, critical_t
 
 
 def _member(seed: int, season: int = 12) -> BaseArtifact:
@@ -29,8 +30,20 @@ def test_choose_keeps_the_combination_unless_a_member_is_better_with_evidence():
     better = combined - 0.2 + torch.tensor(rng.normal(0.0, 0.05, 40))
     assert choose([noisy, combined + 0.1], combined) is None
     assert choose([noisy, better, combined + 0.1], combined) == 1
-    # two origins of evidence are not enough for a t-statistic below -T_REQUIRED
-    assert choose([combined[:1] - 1.0], combined[:1]) is None and T_REQUIRED > 0
+    # one window is no evidence; with few, a t-statistic needs Student's quantile, not the normal's
+    assert choose([combined[:1] - 1.0], combined[:1]) is None
+    few = torch.tensor([1.0, 1.2, 0.9, 1.1])
+    # four windows, t = -3.06: below the normal's -1.96, above Student's -3.18 for 3 degrees of freedom
+    assert choose([few - torch.tensor([0.5, 0.05, 0.4, 0.25])], few) is None
+    assert choose([few - torch.tensor([0.5, 0.1, 0.4, 0.2])], few) == 0  # t = -3.29
+
+
+def test_the_critical_value_is_students_t_quantile():
+    from scipy import stats
+
+    for dof in [*range(1, 40), 60, 100, 1000]:
+        assert critical_t(dof) == pytest.approx(stats.t.ppf(0.975, dof), rel=2e-3), dof
+    assert critical_t(3, tail=0.05) == pytest.approx(stats.t.ppf(0.95, 3), rel=2e-3)
 
 
 def test_the_ensemble_forecasts_the_mean_of_its_members_and_round_trips(tmp_path):
