@@ -73,8 +73,7 @@ def _validation(
 
 
 def _t_statistic(differences: torch.Tensor) -> float:
-    if len(differences) < 2:
-        return 0.0
+    """Paired t-statistic of at least two differences; -inf for identical negative ones."""
     spread = float(differences.std()) / math.sqrt(len(differences))
     mean = float(differences.mean())
     return mean / spread if spread > 0 else (-math.inf if mean < 0 else 0.0)
