@@ -302,3 +302,13 @@ def test_compose_api_follows_the_champion_and_matches_threads_to_cpus(compose: d
     assert env["FORECAST_POLL_SECONDS"].startswith("${FORECAST_POLL_SECONDS:-")
     assert env["FORECAST_SHUTDOWN_DRAIN_SECONDS"].startswith("${FORECAST_SHUTDOWN_DRAIN_SECONDS:-")
     assert env["FORECAST_TORCH_THREADS"] == api["deploy"]["resources"]["limits"]["cpus"].strip('"')
+
+
+def test_compose_trainer_has_the_baselines_and_the_api_does_not(compose: dict) -> None:
+    """The trainer's runs log AutoETS / AutoTheta / AutoARIMA (statsforecast, the `train` extra);
+    the serving image stays without it (Dockerfile ARG EXTRAS, empty by default: under 1 GB)."""
+    trainer, api = compose["services"]["trainer"], compose["services"]["api"]
+    assert trainer["build"]["args"]["EXTRAS"] == "train"
+    assert "args" not in api["build"]
+    assert trainer["image"] != api["image"]
+    assert "ARG EXTRAS=\n" in (ROOT / "Dockerfile").read_text()
