@@ -331,27 +331,31 @@ def reachable(url: str) -> bool:
     return True
 
 
-def save_logs() -> dict:
-    """Every container's log into LOGS (for a failed check); returns the trainer's and the
-    replicas' lines that say what was registered and chosen, and what each replica served."""
+def save_logs() -> dict[str, str]:
+    """Every container's log by container name, also written to LOGS (kept for a failed check)."""
     LOGS.mkdir(parents=True, exist_ok=True)
-    found: dict[str, list[str]] = {}
+    logs = {}
     for container in containers(all_states=True):
         name = docker("inspect", "-f", "{{.Name}}", container).strip().lstrip("/")
         result = subprocess.run(["docker", "logs", container], capture_output=True, text=True, timeout=60)
-        text = result.stdout + result.stderr
-        (LOGS / f"{name}.log").write_text(text)
-        if "trainer" in name or "api" in name:
-            wanted = ("champion rule", "failed", "serving ", "registered the base")
-            found[name] = [line[-300:] for line in text.splitlines() if any(w in line for w in wanted)][-40:]
-    return found
+        logs[name] = result.stdout + result.stderr
+        (LOGS / f"{name}.log").write_text(logs[name])
+    return logs
 
 
-def static_checks() -> dict:
+def telling_lines(logs: dict[str, str]) -> dict[str, list[str]]:
+    """The trainer's and the replicas' lines that say what was registered and chosen, and what
+    each replica served."""
+    wanted = ("champion rule", "failed", "serving ", "registered the base")
+    return {
+        name: [line[-300:] for line in text.splitlines() if any(w in line for w in wanted)][-40:]
+        for name, text in logs.items()
+        if "trainer" in name or "api" in name
+    }
+
+
+def static_checks(trainer_output: str) -> dict:
     rows = inspect_all()
-    (trainer,) = containers("trainer", all_states=True)
-    trainer_log = subprocess.run(["docker", "logs", trainer], capture_output=True, text=True, timeout=60)
-    trainer_output = trainer_log.stdout + trainer_log.stderr
     status_without_key, _ = http("POST", "/forecast", REQUEST)
     return {
         "containers": [{k: v for k, v in row.items() if k != "inspect"} for row in rows],
@@ -495,8 +499,10 @@ def main() -> None:
     results["up_s"] = make("compose-up", f"REPLICAS={REPLICAS}")
     try:
         results["load"] = under_load()
-        results["logs"] = save_logs()
-        results["static"] = static_checks()
+        logs = save_logs()
+        results["logs"] = telling_lines(logs)
+        (trainer_output,) = [text for name, text in logs.items() if "trainer" in name]
+        results["static"] = static_checks(trainer_output)
         with tempfile.TemporaryDirectory(prefix="compose-test-") as scratch:
             results["data"] = data_round_trip(Path(scratch))
     finally:
