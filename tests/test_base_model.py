@@ -21,10 +21,11 @@ from mlflow import MlflowClient
 
 from models.artifact import left_padded
 from models.base_artifact import BaseArtifact
+from models.calibration import Calibration
 from models.seasonality import detect_season
 from service.registry import RestRegistry
 from training.__main__ import register_shipped_base
-from training.shipped_base import register_base
+from training.shipped_base import DIGEST_TAG, register_base
 from training.tracking import configure_tracking, promote_best, register
 
 MONTHLY = [round(value, 3) for value in seasonal_series(60, season=12, seed=3)]
@@ -37,7 +38,7 @@ def base_store(tiny_base, trained_store, tmp_path_factory) -> tuple[Path, str]:
     store_dir = tmp_path_factory.mktemp("base_store")
     tracking_uri = f"sqlite:///{store_dir / 'mlflow.db'}"
     with mlflow_pointed_at(store_dir):
-        register_shipped_base(tracking_uri, set(), tiny_base)
+        register_shipped_base(tracking_uri, tiny_base)
         configure_tracking(tracking_uri)
         with mlflow.start_run():
             register(trained_store.result.artifact, trained_store.name, "local")
@@ -75,14 +76,33 @@ def test_the_base_is_registered_once_as_champion(base_store, tiny_base, capsys):
     assert run.data.tags["job"] == "register-base" and run.data.params["context_length"] == "24"
     with mlflow_pointed_at(base_store[0]):
         assert register_base(tracking_uri, tiny_base) is None
-        register_shipped_base(tracking_uri, {"base"}, tiny_base)
+        register_shipped_base(tracking_uri, tiny_base)
     assert len(client.search_model_versions("name = 'base'")) == 1
     assert capsys.readouterr().out == ""
 
 
+def test_a_new_base_folder_is_registered_once_and_becomes_champion(tiny_base, tmp_path):
+    """An upgrade or a `make pretrain` rebuild: `make run` serves the base in models/base/."""
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    rebuilt = tmp_path / "rebuilt"
+    artifact = BaseArtifact.load(tiny_base)
+    artifact.calibration = Calibration(artifact.calibration.scores * 2.0)
+    artifact.save(rebuilt)
+    with mlflow_pointed_at(tmp_path):
+        assert register_base(tracking_uri, tiny_base) == "1"
+        # a version registered by a release before the tag holds the same files, unknown to it
+        client.delete_model_version_tag("base", "1", DIGEST_TAG)
+        assert register_base(tracking_uri, tiny_base) == "2"
+        assert register_base(tracking_uri, tiny_base) is None
+        assert register_base(tracking_uri, rebuilt) == "3"
+        assert register_base(tracking_uri, rebuilt) is None
+    assert str(client.get_model_version_by_alias("base", "champion").version) == "3"
+
+
 def test_without_a_base_artifact_one_line_says_so(tmp_path, capsys):
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    register_shipped_base(tracking_uri, set(), tmp_path / "base")
+    register_shipped_base(tracking_uri, tmp_path / "base")
     (line,) = capsys.readouterr().out.splitlines()
     assert "make pretrain" in line and "'base' is not served" in line
     assert not (tmp_path / "mlflow.db").exists()

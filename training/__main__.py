@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.if_missing:
         trained = champions(args.tracking_uri)
-        register_shipped_base(args.tracking_uri, trained)
+        register_shipped_base(args.tracking_uri)
         configs = [config for config in configs if config.name not in trained]
         if not configs:
             print("every requested series already has a champion; nothing to train")
@@ -292,13 +292,10 @@ def champions(tracking_uri: str | None) -> set[str]:
         return set()
 
 
-def register_shipped_base(
-    tracking_uri: str | None, registered: set[str], folder: Path = SHIPPED_BASE
-) -> None:
-    """The shipped base as model `base` on a store without one, so `make run` serves it at once;
-    without a base artifact (`make pretrain` builds it) one line says so and training goes on."""
-    if BASE_MODEL in registered:
-        return
+def register_shipped_base(tracking_uri: str | None, folder: Path = SHIPPED_BASE) -> None:
+    """The shipped base as model `base` unless a version of it holds the same files, so `make run`
+    serves it at once - on a fresh store, after an upgrade or a `make pretrain` rebuild; without
+    a base artifact (`make pretrain` builds it) one line says so and training goes on."""
     if not is_base_artifact(folder):
         print(f"no base model in {folder} (`make pretrain` builds it): model {BASE_MODEL!r} is not served")
         return

@@ -1,13 +1,16 @@
-"""The shipped base as model `base`: on a store without one, the folder `make pretrain` wrote
-(models/base/) is logged in an MLflow run as a pyfunc model, as training logs a local model,
-registered as `base` and given the alias `champion`. No training; seconds.
+"""The shipped base as model `base`: the folder `make pretrain` wrote (models/base/) is logged in
+an MLflow run as a pyfunc model, as training logs a local model, registered as `base` and given
+the alias `champion` - unless a version of `base` already holds exactly these files (tag
+`base_digest`). No training; seconds.
 
 `python -m training --if-missing` (what `make run` calls) does this first, so a fresh store
-serves `base` at once.
+serves `base` at once, and a store made by an older release, or before a `make pretrain`
+rebuild, serves the new base once it runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 
@@ -22,6 +25,8 @@ from models.base_artifact import SHIPPED_BASE, BaseArtifact
 from training.tracking import PYFUNC_ENTRY, configure_tracking, models_code, pip_requirements
 
 # what `mlflow models serve` shows as the input example: the first year of the airline passengers
+# the version tag saying which base folder's files a version of `base` holds
+DIGEST_TAG = "base_digest"
 EXAMPLE_HISTORY = [112.0, 118.0, 132.0, 129.0, 121.0, 135.0, 148.0, 148.0, 136.0, 119.0, 104.0, 118.0]
 
 
@@ -37,12 +42,24 @@ def base_signature(horizon: int) -> ModelSignature:
     )
 
 
+def folder_digest(folder: Path) -> str:
+    """SHA-256 of a base folder's files (names and bytes): the same for the same weights,
+    config and calibration."""
+    digest = hashlib.sha256()
+    for path in sorted(path for path in folder.iterdir() if path.is_file()):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def register_base(tracking_uri: str | None = None, folder: Path = SHIPPED_BASE) -> str | None:
-    """Register the base artifact in `folder` as `base@champion` unless the registry already has a
-    model `base`; returns the new version (None when there was one)."""
+    """Register the base artifact in `folder` as `base@champion` unless a version of `base`
+    already holds the same files; returns the new version (None when one did)."""
     configure_tracking(tracking_uri)
     client = MlflowClient()
-    if client.search_registered_models(filter_string=f"name = '{BASE_MODEL}'"):
+    digest = folder_digest(folder)
+    versions = client.search_model_versions(f"name = '{BASE_MODEL}'")
+    if any(version.tags.get(DIGEST_TAG) == digest for version in versions):
         return None
     artifact = BaseArtifact.load(folder)
     with (
@@ -65,5 +82,6 @@ def register_base(tracking_uri: str | None = None, folder: Path = SHIPPED_BASE) 
         )
     version = str(info.registered_model_version)
     client.set_model_version_tag(BASE_MODEL, version, "cell", artifact.cell or "none")
+    client.set_model_version_tag(BASE_MODEL, version, DIGEST_TAG, digest)
     client.set_registered_model_alias(BASE_MODEL, CHAMPION_ALIAS, version)
     return version
