@@ -14,6 +14,7 @@ the history (`models.seasonality`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -40,6 +41,8 @@ from models.window import normalise_window
 
 CALIBRATION_FILE = "calibration.pt"
 BASE_FORMAT = "base-1"
+# the version tag saying which base folder's files (`folder_digest`) a version of `base` holds
+DIGEST_TAG = "base_digest"
 SHIPPED_BASE = Path(__file__).resolve().parent / "base"
 # the fewest values a forecast starts from: a level and one step for the scale
 MIN_HISTORY = 3
@@ -188,6 +191,16 @@ class BaseArtifact:
         network.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True, map_location="cpu"))
         scores = torch.load(directory / CALIBRATION_FILE, weights_only=True, map_location="cpu")["scores"]
         return cls(config, network, Calibration(scores), metadata, facts=document)
+
+
+def folder_digest(folder: str | Path) -> str:
+    """SHA-256 of a base folder's files, names and bytes: which weights, config and calibration
+    a registered version of `base` holds (its tag `DIGEST_TAG`)."""
+    digest = hashlib.sha256()
+    for path in sorted(path for path in Path(folder).iterdir() if path.is_file()):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def load_member(folder: str | Path) -> ForecasterArtifact | BaseArtifact:

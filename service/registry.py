@@ -21,7 +21,8 @@ import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -47,6 +48,7 @@ class ModelVersionRef:
     version: str
     run_id: str
     location: str  # the version's model folder (a local path or a URI)
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 class Registry(Protocol):
@@ -143,7 +145,10 @@ class SqliteRegistry:
         if not rows:
             raise ModelNotFound(f"model {name!r} has no version {version}")
         version, run_id, storage_location, source = rows[0]
-        return ModelVersionRef(name, str(version), run_id or "", storage_location or source)
+        tags = self._query(
+            "SELECT key, value FROM model_version_tags WHERE name = ? AND version = ?", (name, version)
+        )
+        return ModelVersionRef(name, str(version), run_id or "", storage_location or source, dict(tags))
 
     def fetch(self, ref: ModelVersionRef, destination: Path) -> Path:
         return _local_forecaster(_local_path(ref.location))
@@ -189,7 +194,8 @@ class RestRegistry:
         location = self._get(
             "/api/2.0/mlflow/model-versions/get-download-uri", name=name, version=info["version"]
         )["artifact_uri"]
-        return ModelVersionRef(name, str(info["version"]), info.get("run_id", ""), location)
+        tags = {tag["key"]: tag.get("value", "") for tag in info.get("tags", [])}
+        return ModelVersionRef(name, str(info["version"]), info.get("run_id", ""), location, tags)
 
     def fetch(self, ref: ModelVersionRef, destination: Path) -> Path:
         parsed = urllib.parse.urlparse(ref.location)
@@ -257,7 +263,7 @@ class MlflowRegistry:
             if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 raise ModelNotFound(str(error)) from error
             raise RegistryError(str(error)) from error
-        return ModelVersionRef(name, str(version.version), version.run_id or "", location)
+        return ModelVersionRef(name, str(version.version), version.run_id or "", location, dict(version.tags))
 
     def fetch(self, ref: ModelVersionRef, destination: Path) -> Path:
         import mlflow.artifacts

@@ -20,12 +20,12 @@ from live_server import free_port, mlflow_models_serve, running_service, wait_un
 from mlflow import MlflowClient
 
 from models.artifact import left_padded
-from models.base_artifact import BaseArtifact
+from models.base_artifact import DIGEST_TAG, BaseArtifact
 from models.calibration import Calibration
 from models.seasonality import detect_season
 from service.registry import RestRegistry
-from training.__main__ import register_shipped_base
-from training.shipped_base import DIGEST_TAG, register_base
+from training.__main__ import champion_holds, register_shipped_base
+from training.shipped_base import register_base
 from training.tracking import configure_tracking, promote_best, register
 
 MONTHLY = [round(value, 3) for value in seasonal_series(60, season=12, seed=3)]
@@ -97,6 +97,8 @@ def test_a_new_base_folder_is_registered_once_and_becomes_champion(tiny_base, tm
         assert register_base(tracking_uri, tiny_base) is None
         assert register_base(tracking_uri, rebuilt) == "3"
         assert register_base(tracking_uri, rebuilt) is None
+        # `make run`'s check, without mlflow: the champion holds the rebuilt folder, not the first
+        assert champion_holds(tracking_uri, rebuilt) and not champion_holds(tracking_uri, tiny_base)
     assert str(client.get_model_version_by_alias("base", "champion").version) == "3"
 
 

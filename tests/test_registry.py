@@ -30,6 +30,8 @@ def assert_same_answers(fast, reference, name: str, tmp_path) -> None:
     for reference_name in ("champion", "1"):
         mine, theirs = fast.resolve(name, reference_name), reference.resolve(name, reference_name)
         assert (mine.name, mine.version, mine.run_id) == (theirs.name, theirs.version, theirs.run_id)
+        # the version's tags (`make run` reads base's digest tag through these paths)
+        assert mine.tags == theirs.tags and {"candidate", "cell"} <= set(theirs.tags)
         mine_dir = fast.fetch(mine, tmp_path / "fast" / reference_name)
         theirs_dir = reference.fetch(theirs, tmp_path / "reference" / reference_name)
         for file_name in ("forecaster.json", "weights.pt", "calibration.pt"):

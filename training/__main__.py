@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from models.artifact import BASE_MODEL, CHAMPION_ALIAS, tracking_uri_or_default
-from models.base_artifact import SHIPPED_BASE, is_base_artifact
+from models.base_artifact import DIGEST_TAG, SHIPPED_BASE, folder_digest, is_base_artifact
 from models.base_network import CONFIG_FILE
 from models.network import CELLS, HEADS, NetworkSettings
 from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_panel, with_id_column
@@ -292,12 +292,26 @@ def champions(tracking_uri: str | None) -> set[str]:
         return set()
 
 
+def champion_holds(tracking_uri: str | None, folder: Path) -> bool:
+    """Whether `base`'s champion holds the files of `folder`, by the service's registry lookup
+    (no `import mlflow`, so a `make run` with everything in place starts serving at once)."""
+    from service.registry import ModelNotFound, RegistryError, open_registry
+
+    try:
+        ref = open_registry(tracking_uri_or_default(tracking_uri)).resolve(BASE_MODEL, CHAMPION_ALIAS)
+    except (ModelNotFound, RegistryError):
+        return False
+    return ref.tags.get(DIGEST_TAG) == folder_digest(folder)
+
+
 def register_shipped_base(tracking_uri: str | None, folder: Path = SHIPPED_BASE) -> None:
     """The shipped base as model `base` unless a version of it holds the same files, so `make run`
     serves it at once - on a fresh store, after an upgrade or a `make pretrain` rebuild; without
     a base artifact (`make pretrain` builds it) one line says so and training goes on."""
     if not is_base_artifact(folder):
         print(f"no base model in {folder} (`make pretrain` builds it): model {BASE_MODEL!r} is not served")
+        return
+    if champion_holds(tracking_uri, folder):
         return
     from training.shipped_base import register_base
 

@@ -10,7 +10,6 @@ rebuild, serves the new base once it runs.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from pathlib import Path
 
@@ -21,12 +20,10 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 from models.artifact import BASE_MODEL, CHAMPION_ALIAS, PYFUNC_ARTIFACT
-from models.base_artifact import SHIPPED_BASE, BaseArtifact
+from models.base_artifact import DIGEST_TAG, SHIPPED_BASE, BaseArtifact, folder_digest
 from training.tracking import PYFUNC_ENTRY, configure_tracking, models_code, pip_requirements
 
 # what `mlflow models serve` shows as the input example: the first year of the airline passengers
-# the version tag saying which base folder's files a version of `base` holds
-DIGEST_TAG = "base_digest"
 EXAMPLE_HISTORY = [112.0, 118.0, 132.0, 129.0, 121.0, 135.0, 148.0, 148.0, 136.0, 119.0, 104.0, 118.0]
 
 
@@ -40,16 +37,6 @@ def base_signature(horizon: int) -> ModelSignature:
             [ParamSpec("horizon", DataType.long, horizon), ParamSpec("season", DataType.long, None)]
         ),
     )
-
-
-def folder_digest(folder: Path) -> str:
-    """SHA-256 of a base folder's files (names and bytes): the same for the same weights,
-    config and calibration."""
-    digest = hashlib.sha256()
-    for path in sorted(path for path in folder.iterdir() if path.is_file()):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def register_base(tracking_uri: str | None = None, folder: Path = SHIPPED_BASE) -> str | None:
