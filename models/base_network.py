@@ -2,8 +2,8 @@
 
 ES-RNN's split between classical structure and one shared network: for each window the
 network computes the classical candidates of `models.priors` for the window's season length m
-(16 closed-form forecasts, plain and log scale) and each candidate's one-step error on the
-window's own latest values, and mixes the candidates per forecast step with softmax weights
+(the closed-form forecasts its config names, each on the plain and the log scale) and each
+candidate's one-step error on the window's own latest values, and mixes the candidates per forecast step with softmax weights
 plus an additive correction. The mixer reads the in-context errors, the season and - when
 `recurrent` - a recurrent encoder's summary of the window; it starts as selection by in-context
 error (weights = softmax(-log(error) / SELECTION_TEMPERATURE)), the correction at zero, so an
@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from models.network import CELLS, recurrent_stack, to_patches
-from models.priors import CANDIDATES, candidate_forecasts
+from models.priors import CANDIDATES, FIRST_PRIORS, PRIORS, candidate_forecasts, candidate_names
 from models.window import NormalisedWindow
 
 # the initial mix's sharpness: a candidate with half another's in-context error weighs 2^10 as much
@@ -56,8 +56,14 @@ class BaseConfig:
     # each candidate's mean one-step error over this many of the window's latest values is a
     # mixer input (0: none; at most context_length - 3 count: an origin needs three values before it)
     backtest_origins: int = 12
+    # the classical priors it mixes (models.priors), each on the plain and the log scale
+    priors: tuple[str, ...] = PRIORS
 
     def __post_init__(self) -> None:
+        self.priors = tuple(self.priors)
+        unknown = sorted(set(self.priors) - set(PRIORS))
+        if unknown or not self.priors:
+            raise ValueError(f"priors must be some of {PRIORS}, got {self.priors!r}")
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
         for name in ("context_length", "horizon", "hidden_size", "num_layers", "patch_length", "max_season"):
@@ -73,6 +79,10 @@ class BaseConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     @property
+    def candidates(self) -> tuple[str, ...]:
+        return candidate_names(self.priors)
+
+    @property
     def encoder_cell(self) -> str | None:
         """The recurrent encoder's cell; None for a network without one."""
         return self.cell if self.recurrent else None
@@ -86,7 +96,8 @@ class BaseConfig:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown base network settings {sorted(unknown)}")
-        return cls(**values)
+        # a config without the list was saved before it was one: it mixes the first eight priors
+        return cls(**{"priors": FIRST_PRIORS, **values})
 
 
 class BaseNetwork(nn.Module):
@@ -108,7 +119,13 @@ class BaseNetwork(nn.Module):
             else None
         )
         self.dropout = nn.Dropout(config.dropout)
-        candidates = len(CANDIDATES)
+        candidates = len(config.candidates)
+        # where this network's candidates are among every computed one (models.priors.CANDIDATES)
+        self.register_buffer(
+            "candidate_index",
+            torch.tensor([CANDIDATES.index(name) for name in config.candidates]),
+            persistent=False,
+        )
         features = (candidates + 1 if config.backtest_origins else 0) + 2
         features += config.hidden_size if config.recurrent else 0
         self.mixer = nn.Linear(features, config.horizon * candidates)
@@ -137,6 +154,8 @@ class BaseNetwork(nn.Module):
             [(season > 1).to(season.dtype), season.log() / np.log(max(config.max_season, 2))], dim=1
         )
         priors, errors = candidate_forecasts(window, config.horizon, config.backtest_origins)
+        priors = priors.index_select(2, self.candidate_index)
+        errors = None if errors is None else errors.index_select(1, self.candidate_index)
         parts = []
         if errors is not None:
             has_errors = (errors.sum(dim=1, keepdim=True) > 0).to(errors.dtype)
@@ -150,7 +169,7 @@ class BaseNetwork(nn.Module):
             encoded, _ = self.encoder(patches)
             parts.append(self.dropout(encoded[:, -1]))
         features = torch.cat(parts, dim=1)
-        weights = self.mixer(features).view(-1, config.horizon, len(CANDIDATES)).softmax(dim=2)
+        weights = self.mixer(features).view(-1, config.horizon, len(config.candidates)).softmax(dim=2)
         forecast = (weights * priors).sum(dim=2) + self.correction(features)
         if errors is None:
             return forecast, torch.ones_like(forecast[:, :1])

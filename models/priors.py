@@ -3,7 +3,9 @@
 What AutoETS and Theta estimate per series, in closed form and batched: a seasonal profile
 (the window's values minus a centred moving average, averaged per phase with recent seasons
 weighing more), exponentially weighted levels of the deseasonalised values at three
-smoothing rates, and linear trends over the whole window and over its recent part. Each
+smoothing rates, linear trends over the whole window and over its recent part, and the
+seasonal random walk with drift (the last season plus the window's mean seasonal difference per
+season ahead; naive with drift without a season). Each
 prior is one classical method's forecast; the network only chooses and corrects.
 
 Everything works on `NormalisedWindow`s (models.window): the values z [B, C] with
@@ -21,6 +23,7 @@ from models.window import NormalisedWindow, normalise_window
 PRIORS = (
     "naive",
     "seasonal_naive",
+    "seasonal_drift",
     "level_slow",
     "level_medium",
     "level_fast",
@@ -28,6 +31,8 @@ PRIORS = (
     "damped_local_trend",
     "linear_trend",
 )
+# the priors of base networks saved before their config named them (models/base before session 12)
+FIRST_PRIORS = tuple(name for name in PRIORS if name != "seasonal_drift")
 # smoothing rates of the level priors (simple exponential smoothing's alpha)
 LEVEL_RATES = (0.1, 0.3, 0.6)
 # Theta's level (Hyndman & Billah: the theta = 2 line is SES with drift = half the OLS slope)
@@ -160,6 +165,18 @@ def prior_forecasts(
     # step h repeats the value one season before it: position C - m + ((h - 1) mod m)
     same_phase = context - season[:, None] + (steps.long()[None, :] - 1) % season[:, None]
     seasonal_naive = z.gather(1, same_phase)
+    # the mean of z_t - z_(t-m) over the window telescopes to (its last season's sum minus its
+    # first season's) / (values - m): 0 without two values a season apart
+    count = observed.sum(dim=1, keepdim=True)
+    sums = torch.nn.functional.pad((z * observed).cumsum(dim=1), (1, 0))
+    first_season_end = (layout.first + season[:, None]).clamp_max(context)
+    seasonal_change = (sums[:, -1:] - sums.gather(1, context - season[:, None])) - (
+        sums.gather(1, first_season_end) - sums.gather(1, layout.first)
+    )
+    differences = count - season[:, None]
+    drift = torch.where(differences > 0, seasonal_change / differences.clamp_min(1), 0.0)
+    seasons_ahead = torch.div(steps.long()[None, :] - 1, season[:, None], rounding_mode="floor") + 1
+    seasonal_drift = seasonal_naive + drift * seasons_ahead
 
     position_index, index = seasonal_profile(window, layout)
     future_phase = torch.remainder(-steps.long()[None, :], season[:, None])
@@ -174,13 +191,18 @@ def prior_forecasts(
     damped_local = local_end + local_slope * damped[None, :]
     trends = [theta, damped_local, linear]
     return torch.stack(
-        [naive, seasonal_naive, *(level + future_index for level in [*levels, *trends])], dim=2
+        [naive, seasonal_naive, seasonal_drift, *(level + future_index for level in [*levels, *trends])], dim=2
     )
 
 
 # a log-scale prior reaches at most this many times the window's largest value (e^3)
 LOG_MARGIN = 3.0
 CANDIDATES = PRIORS + tuple(f"log_{name}" for name in PRIORS)
+
+
+def candidate_names(priors: tuple[str, ...]) -> tuple[str, ...]:
+    """The candidates of a base network mixing `priors`: each on the plain, then on the log scale."""
+    return priors + tuple(f"log_{name}" for name in priors)
 
 
 def log_window(window: NormalisedWindow) -> tuple[NormalisedWindow, torch.Tensor]:

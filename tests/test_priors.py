@@ -40,11 +40,25 @@ def test_trend_priors_follow_a_line() -> None:
     steps = torch.arange(1, 7, dtype=torch.float32)
     torch.testing.assert_close(priors[PRIORS.index("linear_trend")], 58.0 + 2.0 * steps)
     torch.testing.assert_close(priors[PRIORS.index("naive")], torch.full((6,), 58.0))
+    # without a season the seasonal random walk with drift is naive with drift
+    torch.testing.assert_close(priors[PRIORS.index("seasonal_drift")], 58.0 + 2.0 * steps)
     damped = priors[PRIORS.index("damped_local_trend")]
     assert bool((damped.diff() > 0).all()) and damped[0] > 58.0 and damped[-1] < 58.0 + 2.0 * 6
     # simple exponential smoothing lags a trend, the faster the less
     levels = [float(priors[PRIORS.index(name), 0]) for name in ("level_slow", "level_medium", "level_fast")]
     assert levels[0] < levels[1] < levels[2] < 58.0
+
+
+def test_seasonal_drift_carries_a_season_forward_with_its_growth() -> None:
+    shape = np.array([0.0, 3.0, -1.0, 5.0])
+    history = np.tile(shape, 6) + 0.5 * np.arange(24.0)
+    padded_too = history[5:]  # the window starts mid-season; the padding must not count
+    priors = in_units([history, padded_too], [4, 4], 9)[PRIORS.index("seasonal_drift")]
+    future = np.arange(24.0, 33.0)
+    expected = torch.tensor(np.tile(shape, 3)[:9] + 0.5 * future, dtype=torch.float32)
+    # the last season plus one season's growth (2.0) per season ahead: exact for this series
+    torch.testing.assert_close(priors[0], expected)
+    torch.testing.assert_close(priors[1], expected)
 
 
 def test_log_priors_follow_exponential_growth_and_fall_back_without_positive_values() -> None:

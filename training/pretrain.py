@@ -29,6 +29,7 @@ from models.artifact import ArtifactMetadata, tracking_uri_or_default
 from models.base_artifact import BaseArtifact, conformity_scores
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
+from models.priors import PRIORS
 from training.base_loss import base_window_loss
 from training.corpus.build import DEFAULT_OUTPUT as DEFAULT_CORPUS
 from training.corpus_windows import Batch, CorpusDataModule
@@ -187,6 +188,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         flag = f"--{field.name.replace('_', '-')}"
         if isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, tuple):
+            parser.add_argument(flag, nargs="+", choices=PRIORS, default=default)
         else:
             parser.add_argument(flag, type=type(default), default=default)
     args = parser.parse_args(argv)
