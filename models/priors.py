@@ -5,8 +5,8 @@ What AutoETS and Theta estimate per series, in closed form and batched: a season
 weighing more), exponentially weighted levels of the deseasonalised values at three
 smoothing rates, linear trends over the whole window and over its recent part, and the
 seasonal random walk with drift (the last season plus the window's mean seasonal difference per
-season ahead; naive with drift without a season). Each
-prior is one classical method's forecast; the network only chooses and corrects.
+season ahead; naive with drift without a season). Each prior is one classical method's
+forecast; the network only chooses and corrects.
 
 Everything works on `NormalisedWindow`s (models.window): the values z [B, C] with
 padding on the left (observed [B, C] says where), the effective season m [B] (1 = none).
@@ -31,7 +31,7 @@ PRIORS = (
     "damped_local_trend",
     "linear_trend",
 )
-# the priors of base networks saved before their config named them (models/base before session 12)
+# the priors of base networks saved before their config named them
 FIRST_PRIORS = tuple(name for name in PRIORS if name != "seasonal_drift")
 # smoothing rates of the level priors (simple exponential smoothing's alpha)
 LEVEL_RATES = (0.1, 0.3, 0.6)
@@ -191,7 +191,8 @@ def prior_forecasts(
     damped_local = local_end + local_slope * damped[None, :]
     trends = [theta, damped_local, linear]
     return torch.stack(
-        [naive, seasonal_naive, seasonal_drift, *(level + future_index for level in [*levels, *trends])], dim=2
+        [naive, seasonal_naive, seasonal_drift, *(level + future_index for level in [*levels, *trends])],
+        dim=2,
     )
 
 

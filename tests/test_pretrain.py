@@ -3,6 +3,7 @@ real SQLite MLflow store, resuming from a checkpoint, and DDP over two real CPU 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,8 +15,11 @@ import pytest
 import torch
 from conftest import MLFLOW_VARIABLES
 
+from models.artifact import ArtifactMetadata
 from models.base_artifact import BaseArtifact
 from models.base_network import BaseConfig, BaseNetwork
+from models.calibration import Calibration
+from models.priors import FIRST_PRIORS, PRIORS
 from models.window import pad_histories
 from training.corpus.build import CorpusConfig, synthetic_series
 from training.corpus.store import Corpus, CorpusSeries, save_corpus
@@ -58,6 +62,29 @@ def run_args(
 
 def test_default_base_stays_small() -> None:
     assert BaseNetwork(BaseConfig()).parameter_bytes() < 10_000_000
+
+
+def test_a_base_saved_before_its_config_named_the_priors_loads_as_the_first_eight(tmp_path: Path) -> None:
+    """Bases registered by older releases (fine-tuned members too) keep serving after an upgrade."""
+    config = BaseConfig(context_length=24, horizon=6, hidden_size=8, num_layers=1, priors=FIRST_PRIORS)
+    torch.manual_seed(0)
+    network = BaseNetwork(config)
+    with torch.no_grad():  # a trained mix, not the symmetric start
+        network.mixer.weight.add_(0.1 * torch.randn_like(network.mixer.weight))
+    base = BaseArtifact(
+        config, network, Calibration(torch.rand(40, 6)), ArtifactMetadata(name="", season_length=0)
+    )
+    document_path = base.save(tmp_path / "old") / "base_network.json"
+    document = json.loads(document_path.read_text())
+    del document["config"]["priors"]
+    document_path.write_text(json.dumps(document))
+
+    loaded = BaseArtifact.load(tmp_path / "old")
+    assert loaded.config.priors == FIRST_PRIORS and "seasonal_drift" not in loaded.config.candidates
+    histories = pad_histories([100 + 5 * np.sin(np.arange(40) * 2 * np.pi / 4) + np.arange(40)], 24)
+    expected = base.predict(histories, 6, levels=[80], seasons=[4])
+    torch.testing.assert_close(loaded.predict(histories, 6, levels=[80], seasons=[4]).point, expected.point)
+    assert BaseConfig().priors == PRIORS  # new bases mix every prior
 
 
 def test_pretrain_logs_to_mlflow_and_writes_a_loadable_base(corpus_path: Path, in_tmp: Path) -> None:
