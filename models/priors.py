@@ -167,8 +167,8 @@ def prior_forecasts(
     seasonal_naive = z.gather(1, same_phase)
     # the mean of z_t - z_(t-m) over the window telescopes to (its last season's sum minus its
     # first season's) / (values - m): 0 without two values a season apart
-    count = observed.sum(dim=1, keepdim=True)
-    sums = torch.nn.functional.pad((z * observed).cumsum(dim=1), (1, 0))
+    count = layout.line_lengths[0]
+    sums = torch.nn.functional.pad(z.cumsum(dim=1), (1, 0))  # z is 0 where padded
     first_season_end = (layout.first + season[:, None]).clamp_max(context)
     seasonal_change = (sums[:, -1:] - sums.gather(1, context - season[:, None])) - (
         sums.gather(1, first_season_end) - sums.gather(1, layout.first)
