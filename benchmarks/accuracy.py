@@ -40,7 +40,7 @@ from benchmarks.baselines import baseline_forecasts
 from training.backtest import mase_scale, rolling_origins, score
 from training.config import BUILTIN_SERIES, TrainConfig
 from training.data import DataError
-from training.ensemble import ENSEMBLE, combine, members_of
+from training.ensemble import BASE_MEMBERS, ENSEMBLE, combine, members_of
 from training.pipeline import TrainResult, load_series, train
 
 ROOT = Path(__file__).resolve().parent
@@ -48,8 +48,6 @@ RESULTS = ROOT / "results"
 EXTRA_DATA = ROOT / "data"
 CACHE = RESULTS / "baselines_cache.json"
 CELLS = ("lstm", "gru", "peephole", "cifg")
-# the candidates `make train` adds from the shipped base (training.config.CANDIDATES)
-BASE_CANDIDATES = ("zero-shot", "fine-tuned")
 LEVELS = ("80", "95")
 
 
@@ -84,12 +82,10 @@ def evaluate_series(
     validation and test forecasts in it (`record_forecasts`)."""
     runs: dict[str, TrainResult] = {}
     # as `make train`: with the base candidates the champion rule alone moves the alias
-    promote = not set(BASE_CANDIDATES) & set(cells)
+    promote = not set(BASE_MEMBERS) & set(cells)
     for cell in cells:
-        if cell in BASE_CANDIDATES:
-            config = replace(
-                config_for_cell(next(c for c in cells if c not in BASE_CANDIDATES)), candidate=cell
-            )
+        if cell in BASE_MEMBERS:
+            config = replace(config_for_cell(next(c for c in cells if c not in BASE_MEMBERS)), candidate=cell)
         else:
             config = config_for_cell(cell)
         print(f"== {config.name} ({cell})", flush=True)
@@ -375,8 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.base:
-        args.cells = [*args.cells, *BASE_CANDIDATES]
-        args.extra_cells = [*args.extra_cells, *BASE_CANDIDATES]
+        args.cells = [*args.cells, *BASE_MEMBERS]
+        args.extra_cells = [*args.extra_cells, *BASE_MEMBERS]
     if args.render_only:
         output = Path(args.output)
         (output / "accuracy.md").write_text(markdown(json.loads((output / "accuracy.json").read_text())))
