@@ -4,10 +4,11 @@ ES-RNN's split between classical structure and one shared network: for each wind
 network computes the classical candidates of `models.priors` for the window's season length m
 (the closed-form forecasts its config names, each on the plain and the log scale) and each
 candidate's one-step error on the window's own latest values, and mixes the candidates per
-forecast step with softmax weights plus an additive correction. The mixer reads the in-context errors, the season and - when
-`recurrent` - a recurrent encoder's summary of the window; it starts as selection by in-context
-error (weights = softmax(-log(error) / SELECTION_TEMPERATURE)), the correction at zero, so an
-untrained network already forecasts like AutoETS-style model choice among the candidates.
+forecast step with softmax weights plus an additive correction. The mixer reads the in-context
+errors, the season and - when `recurrent` - a recurrent encoder's summary of the window; it
+starts as selection by in-context error (weights = softmax(-log(error) /
+SELECTION_TEMPERATURE)), the correction at zero, so an untrained network already forecasts like
+AutoETS-style model choice among the candidates.
 
 Everything runs in the window-normalised space of `models.window` (level = mean of the last
 season, scale = mean absolute step). Histories shorter than the context are left-padded with

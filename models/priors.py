@@ -198,12 +198,15 @@ def prior_forecasts(
 
 # a log-scale prior reaches at most this many times the window's largest value (e^3)
 LOG_MARGIN = 3.0
-CANDIDATES = PRIORS + tuple(f"log_{name}" for name in PRIORS)
 
 
 def candidate_names(priors: tuple[str, ...]) -> tuple[str, ...]:
     """The candidates of a base network mixing `priors`: each on the plain, then on the log scale."""
     return priors + tuple(f"log_{name}" for name in priors)
+
+
+# every candidate `candidate_priors` computes, in its order
+CANDIDATES = candidate_names(PRIORS)
 
 
 def log_window(window: NormalisedWindow) -> tuple[NormalisedWindow, torch.Tensor]:
