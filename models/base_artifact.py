@@ -3,9 +3,13 @@
 One folder, three files: `base_network.pt` (state_dict), `base_network.json` (the network's
 config, the artifact's metadata and facts about the run that made it) and `calibration.pt`
 (conformity scores: |forecast - target| in units of the window's scale times its spread -
-the in-context one-step error of the network's mix - one row per held-out window). The pretrained base ships in `models/base/` with scores from
-held-out corpus series; a model fine-tuned from it (`make train`) is the same kind of folder,
-with its own series' metadata and validation scores.
+the in-context one-step error of the network's mix - one row per held-out window). The
+pretrained base ships in `models/base/` with scores from held-out corpus series, and with a
+second network of the same kind in `models/base/long_seasons/` that forecasts the rows whose
+season is at least LONG_SEASON (hourly, half-hourly, weekly data: it also mixes the in-window
+autoregression, which helps there and not at shorter seasons - ablations.md section 29). A model
+fine-tuned from the base (`make train`) is a folder of one network, the one its season routes
+to, with its own series' metadata and validation scores.
 
 A base artifact takes any history of at least `MIN_HISTORY` finite values and a season per
 row: given, the model's own (a fine-tuned model keeps its series' season), or detected from
@@ -18,7 +22,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -51,6 +55,9 @@ DETECTION_WINDOW = 512
 # the longest season a caller may give: no series has a longer one (one longer than the history
 # is simply not used)
 MAX_SEASON = 10_000
+# rows with a season at least this long go to the long-season network when the base has one
+LONG_SEASON = 24
+LONG_SEASONS_FOLDER = "long_seasons"
 
 
 def forecast_and_unit(
@@ -94,10 +101,19 @@ class BaseArtifact:
     calibration: Calibration
     metadata: ArtifactMetadata = field(default_factory=ArtifactMetadata)
     facts: dict = field(default_factory=dict)
+    # the network for seasons of at least LONG_SEASON; None: this network forecasts every row
+    long_seasons: BaseArtifact | None = None
     kind = "base"
 
     def __post_init__(self) -> None:
         self.network.eval()
+
+    def for_season(self, season: int) -> BaseArtifact:
+        """The one network that forecasts series of this season, as an artifact of its own
+        (what `make train` fine-tunes and serves for a series)."""
+        if self.long_seasons is not None and season >= LONG_SEASON:
+            return self.long_seasons
+        return replace(self, long_seasons=None)
 
     @property
     def cell(self) -> str | None:
@@ -111,11 +127,14 @@ class BaseArtifact:
     @property
     def lookback(self) -> int:
         """The latest values a forecast reads (season detection reads up to DETECTION_WINDOW)."""
-        return self.config.context_length
+        return max(artifact.config.context_length for artifact in self._networks())
 
     @property
     def max_horizon(self) -> int:
-        return self.config.horizon * MAX_HORIZON_MULTIPLE
+        return min(artifact.config.horizon for artifact in self._networks()) * MAX_HORIZON_MULTIPLE
+
+    def _networks(self) -> list[BaseArtifact]:
+        return [self] if self.long_seasons is None else [self, self.long_seasons]
 
     @property
     def requires_positive(self) -> bool:
@@ -127,7 +146,7 @@ class BaseArtifact:
         return self.metadata.season_length if self.metadata.name and self.metadata.season_length else None
 
     def check_horizon(self, horizon: int) -> None:
-        check_horizon(horizon, self.config.horizon)
+        check_horizon(horizon, min(artifact.config.horizon for artifact in self._networks()))
 
     def check_history(self, history: Sequence[float]) -> None:
         if len(history) < MIN_HISTORY:
@@ -154,9 +173,34 @@ class BaseArtifact:
     ) -> Forecast:
         """history [B, T] (NaN-padded on the left), one season per row (default: none) ->
         `horizon` steps; beyond the trained horizon the forecast is fed back as history, and
-        the interval widths grow with sqrt(step / H) (`Calibration.half_widths`)."""
+        the interval widths grow with sqrt(step / H) (`Calibration.half_widths`). Rows whose
+        season is at least LONG_SEASON, and within their context, go to the long-season network
+        (one forward pass per network)."""
         self.check_horizon(horizon)
-        season = torch.as_tensor(list(seasons) or [1] * history.shape[0], dtype=torch.long)
+        seasons = list(seasons) or [1] * history.shape[0]
+        # routed by the season the network would use: none when the context has less than one
+        season = torch.as_tensor(seasons)
+        long = (season >= LONG_SEASON) & (season <= torch.isfinite(history[:, -self.lookback :]).sum(dim=1))
+        if self.long_seasons is None or not bool(long.any()):
+            return self._predict(history, horizon, levels, seasons)
+        if bool(long.all()):
+            return self.long_seasons._predict(history, horizon, levels, seasons)
+        point = torch.empty(history.shape[0], horizon)
+        intervals = {level: (torch.empty_like(point), torch.empty_like(point)) for level in levels}
+        for artifact, rows in ((self.long_seasons, long), (self, ~long)):
+            part = artifact._predict(
+                history[rows], horizon, levels, [s for s, r in zip(seasons, rows.tolist(), strict=True) if r]
+            )
+            point[rows] = part.point
+            for level, (lower, upper) in part.intervals.items():
+                intervals[level][0][rows], intervals[level][1][rows] = lower, upper
+        return Forecast(point=point, intervals=intervals)
+
+    def _predict(
+        self, history: torch.Tensor, horizon: int, levels: Sequence[float], seasons: Sequence[int]
+    ) -> Forecast:
+        """`predict` by this artifact's own network, every row."""
+        season = torch.as_tensor(seasons, dtype=torch.long)
         forecast, unit = forecast_and_unit(self.network, history, horizon, season)
         intervals = {}
         for level in levels:
@@ -176,6 +220,8 @@ class BaseArtifact:
         (directory / CONFIG_FILE).write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
         torch.save(self.network.state_dict(), directory / WEIGHTS_FILE)
         torch.save({"scores": self.calibration.scores}, directory / CALIBRATION_FILE)
+        if self.long_seasons is not None:
+            self.long_seasons.save(directory / LONG_SEASONS_FOLDER)
         return directory
 
     @classmethod
@@ -190,15 +236,18 @@ class BaseArtifact:
         network = BaseNetwork(config)
         network.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True, map_location="cpu"))
         scores = torch.load(directory / CALIBRATION_FILE, weights_only=True, map_location="cpu")["scores"]
-        return cls(config, network, Calibration(scores), metadata, facts=document)
+        long = directory / LONG_SEASONS_FOLDER
+        long_seasons = cls.load(long) if is_base_artifact(long) else None
+        return cls(config, network, Calibration(scores), metadata, facts=document, long_seasons=long_seasons)
 
 
 def folder_digest(folder: str | Path) -> str:
-    """SHA-256 of a base folder's files, names and bytes: which weights, config and calibration
-    a registered version of `base` holds (its tag `DIGEST_TAG`)."""
+    """SHA-256 of a base folder's files (with its long-season network's), paths and bytes: which
+    weights, configs and calibrations a registered version of `base` holds (its tag `DIGEST_TAG`)."""
+    folder = Path(folder)
     digest = hashlib.sha256()
-    for path in sorted(path for path in Path(folder).iterdir() if path.is_file()):
-        digest.update(path.name.encode())
+    for path in sorted(path for path in folder.rglob("*") if path.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

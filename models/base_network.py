@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from models.network import CELLS, recurrent_stack, to_patches
-from models.priors import CANDIDATES, FIRST_PRIORS, PRIORS, candidate_forecasts, candidate_names
+from models.priors import CLOSED_FORM_PRIORS, FIRST_PRIORS, PRIORS, candidate_forecasts, candidate_names
 from models.window import NormalisedWindow
 
 # the initial mix's sharpness: a candidate with half another's in-context error weighs 2^10 as much
@@ -57,14 +57,16 @@ class BaseConfig:
     # each candidate's mean one-step error over this many of the window's latest values is a
     # mixer input (0: none; at most context_length - 3 count: an origin needs three values before it)
     backtest_origins: int = 12
-    # the classical priors it mixes (models.priors), each on the plain and the log scale
-    priors: tuple[str, ...] = PRIORS
+    # the classical priors it mixes (models.priors), each on the plain and the log scale; the
+    # shipped long-season network also mixes the autoregression (ablations.md section 29)
+    priors: tuple[str, ...] = CLOSED_FORM_PRIORS
 
     def __post_init__(self) -> None:
-        self.priors = tuple(self.priors)
         unknown = sorted(set(self.priors) - set(PRIORS))
         if unknown or not self.priors:
-            raise ValueError(f"priors must be some of {PRIORS}, got {self.priors!r}")
+            raise ValueError(f"priors must be some of {PRIORS}, got {tuple(self.priors)!r}")
+        # in PRIORS' order, the order models.priors computes them in
+        self.priors = tuple(name for name in PRIORS if name in self.priors)
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
         for name in ("context_length", "horizon", "hidden_size", "num_layers", "patch_length", "max_season"):
@@ -121,12 +123,6 @@ class BaseNetwork(nn.Module):
         )
         self.dropout = nn.Dropout(config.dropout)
         candidates = len(config.candidates)
-        # where this network's candidates are among every computed one (models.priors.CANDIDATES)
-        self.register_buffer(
-            "candidate_index",
-            torch.tensor([CANDIDATES.index(name) for name in config.candidates]),
-            persistent=False,
-        )
         features = (candidates + 1 if config.backtest_origins else 0) + 2
         features += config.hidden_size if config.recurrent else 0
         self.mixer = nn.Linear(features, config.horizon * candidates)
@@ -154,9 +150,7 @@ class BaseNetwork(nn.Module):
         season_features = torch.cat(
             [(season > 1).to(season.dtype), season.log() / np.log(max(config.max_season, 2))], dim=1
         )
-        priors, errors = candidate_forecasts(window, config.horizon, config.backtest_origins)
-        priors = priors.index_select(2, self.candidate_index)
-        errors = None if errors is None else errors.index_select(1, self.candidate_index)
+        priors, errors = candidate_forecasts(window, config.horizon, config.backtest_origins, config.priors)
         parts = []
         if errors is not None:
             has_errors = (errors.sum(dim=1, keepdim=True) > 0).to(errors.dtype)

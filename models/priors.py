@@ -5,8 +5,10 @@ What AutoETS and Theta estimate per series, in closed form and batched: a season
 weighing more), exponentially weighted levels of the deseasonalised values at three
 smoothing rates, linear trends over the whole window and over its recent part, and the
 seasonal random walk with drift (the last season plus the window's mean seasonal difference per
-season ahead; naive with drift without a season). Each prior is one classical method's
-forecast; the network only chooses and corrects.
+season ahead; naive with drift without a season), and an autoregression fitted inside the
+window (ARIMA's short-term dynamics: ridge least squares on the latest values and, with a
+season, the values one season back, shrunk toward the seasonal random walk). Each prior is one
+classical method's forecast; the network only chooses and corrects.
 
 Everything works on `NormalisedWindow`s (models.window): the values z [B, C] with
 padding on the left (observed [B, C] says where), the effective season m [B] (1 = none).
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from models.window import NormalisedWindow, normalise_window
+from models.window import NormalisedWindow, normalise_values
 
 PRIORS = (
     "naive",
@@ -30,9 +32,12 @@ PRIORS = (
     "theta",
     "damped_local_trend",
     "linear_trend",
+    "autoregressive",
 )
 # the priors of base networks saved before their config named them
-FIRST_PRIORS = tuple(name for name in PRIORS if name != "seasonal_drift")
+FIRST_PRIORS = tuple(name for name in PRIORS if name not in ("seasonal_drift", "autoregressive"))
+# the priors computed in closed form from the window's profile, levels and lines
+CLOSED_FORM_PRIORS = PRIORS[: PRIORS.index("autoregressive")]
 # smoothing rates of the level priors (simple exponential smoothing's alpha)
 LEVEL_RATES = (0.1, 0.3, 0.6)
 # Theta's level (Hyndman & Billah: the theta = 2 line is SES with drift = half the OLS slope)
@@ -43,6 +48,10 @@ TREND_DAMPING = 0.9
 SEASON_DECAY = 0.8
 # the local trend reads at least this many of the latest values (two seasons when longer)
 LOCAL_TREND_WINDOW = 8
+# the autoregression reads the latest AR_LAGS values and, with a season m, those m and m + 1 back
+AR_LAGS = 3
+# its ridge penalty toward the seasonal random walk (naive without a season), in normalised units
+AR_PENALTY = 1.0
 
 
 def latest_lines(
@@ -80,10 +89,10 @@ class WindowLayout:
     phase: torch.Tensor  # [B, C] p steps before the last value -> p mod m
     moving_start: torch.Tensor  # [B, C] bounds of the centred one-season moving average
     moving_end: torch.Tensor
-    inside: torch.Tensor  # [B, C] where that average lies wholly on observed values
+    inside: torch.Tensor  # [B, C] 1.0 where that average lies wholly on observed values
     profile_weights: torch.Tensor  # [B, C] each position's weight in its phase's index
     phase_weights: torch.Tensor  # [B, C] the total weight of phase p at index p
-    profile_kept: torch.Tensor  # [B, C] the phases of a usable profile
+    profile_kept: torch.Tensor  # [B, C] 1.0 at the phases of a usable profile
     level_weights: torch.Tensor  # [C, len(LEVEL_RATES)] each rate's weight per position
     level_totals: torch.Tensor  # [B, len(LEVEL_RATES)] their sums over each row's values
     line_lengths: tuple[torch.Tensor, torch.Tensor]  # [B, 1] whole window, its recent part
@@ -106,8 +115,9 @@ class WindowLayout:
         moving_end = (start + seasons[:, None]).clamp(0, context).index_select(0, row)
         first_whole = (context - count + season // 2)[:, None]
         last_whole = (context - season + season // 2)[:, None]
-        inside = (position[None, :] >= first_whole) & (position[None, :] <= last_whole)
-        profile_weights = torch.where(inside, decay.index_select(0, row), 0.0)
+        # masks are 0.0 / 1.0 and multiply: several times faster than torch.where on CPU
+        inside = ((position[None, :] >= first_whole) & (position[None, :] <= last_whole)).to(dtype)
+        profile_weights = decay.index_select(0, row) * inside
         phase_weights = torch.zeros(batch, context, device=device).scatter_add(1, phase, profile_weights)
         in_season = torch.arange(context, device=device)[None, :] < season[:, None]
         usable = (season > 1) & (count >= 2 * season)
@@ -125,7 +135,7 @@ class WindowLayout:
             inside=inside,
             profile_weights=profile_weights,
             phase_weights=phase_weights,
-            profile_kept=usable[:, None] & in_season,
+            profile_kept=(usable[:, None] & in_season).to(dtype),
             level_weights=rates[None, :] ** back[:, None],
             level_totals=(1.0 - rates[None, :] ** n) / (1.0 - rates[None, :]),
             line_lengths=(n, torch.minimum(n, recent)),
@@ -141,22 +151,25 @@ def seasonal_profile(
     layout = layout or WindowLayout.of(window)
     z, observed, season = window.z, window.observed, window.season
     # pad with the first observed value, so sums over a season never mix in zeros
-    filled = torch.where(observed > 0, z, z.gather(1, layout.first))
+    filled = z * observed + z.gather(1, layout.first) * (1.0 - observed)
     sums = torch.nn.functional.pad(filled.cumsum(dim=1), (1, 0))
     average = (sums.gather(1, layout.moving_end) - sums.gather(1, layout.moving_start)) / season[:, None]
-    detrended = torch.where(layout.inside, filled - average, 0.0)
+    detrended = (filled - average) * layout.inside
     totals = torch.zeros_like(z).scatter_add(1, layout.phase, layout.profile_weights * detrended)
-    index = torch.where(layout.phase_weights > 0, totals / layout.phase_weights.clamp_min(1e-12), 0.0)
-    index = torch.where(layout.profile_kept, index, 0.0)
+    index = totals / layout.phase_weights.clamp_min(1e-12) * (layout.phase_weights > 0).to(z.dtype)
+    index = index * layout.profile_kept
     index = index - index.sum(dim=1, keepdim=True) / season[:, None]
-    index = torch.where(layout.profile_kept, index, 0.0)
+    index = index * layout.profile_kept
     return index.gather(1, layout.phase), index
 
 
 def prior_forecasts(
-    window: NormalisedWindow, horizon: int, layout: WindowLayout | None = None
+    window: NormalisedWindow,
+    horizon: int,
+    layout: WindowLayout | None = None,
+    priors: tuple[str, ...] = PRIORS,
 ) -> torch.Tensor:
-    """The classical forecasts of every window, in its normalised space: [B, H, len(PRIORS)]."""
+    """The classical forecasts `priors` of every window, in its normalised space: [B, H, len(priors)]."""
     layout = layout or WindowLayout.of(window)
     z, observed, season = window.z, window.observed, window.season
     context = z.shape[1]
@@ -190,10 +203,100 @@ def prior_forecasts(
     damped = (TREND_DAMPING**steps).cumsum(0)
     damped_local = local_end + local_slope * damped[None, :]
     trends = [theta, damped_local, linear]
-    return torch.stack(
+    closed_form = torch.stack(
         [naive, seasonal_naive, seasonal_drift, *(level + future_index for level in [*levels, *trends])],
         dim=2,
     )
+    chosen = [CLOSED_FORM_PRIORS.index(name) for name in priors if name in CLOSED_FORM_PRIORS]
+    forecasts = closed_form[:, :, chosen] if len(chosen) < len(CLOSED_FORM_PRIORS) else closed_form
+    if "autoregressive" in priors:
+        forecasts = torch.cat([forecasts, autoregression(window, horizon)[0][:, :, None]], dim=2)
+    return forecasts
+
+
+def _lagged(values: torch.Tensor, lag: int) -> torch.Tensor:
+    """values [B, C] shifted right by `lag` positions, zeros coming in on the left."""
+    return torch.nn.functional.pad(values[:, :-lag], (lag, 0))
+
+
+def autoregression(
+    window: NormalisedWindow, horizon: int, origins: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """An autoregression fitted inside each window: (its forecast iterated `horizon` steps
+    [B, H]; the one-step forecasts of the window's last `origins` values [B, origins], each from
+    the fit on the values before it, latest first). The model is z_t = c + sum_i a_i z_(t-i)
+    (i <= AR_LAGS) + b_0 z_(t-m) + b_1 z_(t-m-1), fitted by ridge least squares over the
+    positions whose lags are all observed and shrunk toward the seasonal random walk
+    z_t = z_(t-1) + z_(t-m) - z_(t-m-1) (naive without a season), so a short window forecasts
+    like those. The path stays within one range of the window's values beyond its extremes
+    (an explosive fit is cut there)."""
+    z, observed, season = window.z, window.observed, window.season
+    batch, context = z.shape
+    seasonal = (season > 1)[:, None]
+    back = torch.arange(context, device=z.device)[None, :] - season[:, None]
+    inside = back >= 0
+    season_back = torch.where(inside & seasonal, z.gather(1, back.clamp_min(0)), 0.0)
+    # without a season the seasonal lags are zero columns (their coefficients stay at 0)
+    season_observed = torch.where(seasonal, inside * observed.gather(1, back.clamp_min(0)), 1.0)
+    usable = observed * season_observed * _lagged(season_observed, 1)
+    for lag in range(1, AR_LAGS + 1):
+        usable = usable * _lagged(observed, lag)
+    design = torch.stack(
+        [
+            *(_lagged(z, lag) for lag in range(1, AR_LAGS + 1)),
+            season_back,
+            _lagged(season_back, 1),
+            torch.ones_like(z),
+        ],
+        dim=2,
+    )
+    features = design.shape[2]
+    # least squares over the positions up to each fit's end (the last position for the forecast,
+    # the one before each origin for its backtest): one product over the positions every fit
+    # shares, running sums over the last `origins`
+    weighted = design * usable[:, :, None]
+    shared = context - origins
+    gram = weighted[:, :shared].transpose(1, 2) @ design[:, :shared]
+    moment = weighted[:, :shared].transpose(1, 2) @ z[:, :shared, None]
+    tail_grams = (weighted[:, shared:, :, None] * design[:, shared:, None, :]).cumsum(dim=1)
+    tail_moments = (weighted[:, shared:] * z[:, shared:, None]).cumsum(dim=1)[..., None]
+    # latest end first: the whole window, then the fits before origins 1, 2, ...
+    grams = torch.stack([gram + tail_grams[:, -1 - origin] for origin in range(origins)] + [gram], dim=1)
+    moments = torch.stack(
+        [moment + tail_moments[:, -1 - origin] for origin in range(origins)] + [moment], dim=1
+    )
+    toward = torch.zeros(batch, 1, features, 1, device=z.device, dtype=z.dtype)
+    toward[:, 0, 0] = 1.0
+    toward[:, 0, AR_LAGS, 0] = seasonal[:, 0].to(z.dtype)
+    toward[:, 0, AR_LAGS + 1, 0] = -seasonal[:, 0].to(z.dtype)
+    penalty = torch.full((features,), AR_PENALTY, device=z.device, dtype=z.dtype)
+    penalty[-1] = 1e-3  # the intercept is hardly shrunk
+    coefficients = torch.linalg.solve(grams + torch.diag(penalty), moments + penalty[:, None] * toward)[
+        ..., 0
+    ]
+    fitted_ends = torch.tensor(
+        [context - origin for origin in range(1, origins + 1)], device=z.device, dtype=torch.long
+    )
+    backtests = (design[:, fitted_ends] * coefficients[:, 1:]).sum(dim=2)
+    coefficients = coefficients[:, 0]
+    lags = torch.cat(
+        [
+            torch.arange(1, AR_LAGS + 1, device=z.device).expand(batch, -1),
+            season[:, None],
+            season[:, None] + 1,
+        ],
+        dim=1,
+    )
+    path = torch.cat([z, torch.zeros(batch, horizon, device=z.device, dtype=z.dtype)], dim=1)
+    low = torch.where(observed > 0, z, torch.inf).amin(dim=1)
+    high = torch.where(observed > 0, z, -torch.inf).amax(dim=1)
+    span = (high - low).clamp_min(1.0)
+    for step in range(horizon):
+        position = context + step
+        lagged_values = path.gather(1, (position - lags).clamp_min(0))
+        next_value = (lagged_values * coefficients[:, :-1]).sum(dim=1) + coefficients[:, -1]
+        path[:, position] = torch.minimum(torch.maximum(next_value, low - span), high + span)
+    return path[:, context:], backtests
 
 
 # a log-scale prior reaches at most this many times the window's largest value (e^3)
@@ -215,63 +318,87 @@ def log_window(window: NormalisedWindow) -> tuple[NormalisedWindow, torch.Tensor
     values = window.decode(window.z)
     present = window.observed > 0
     positive = (~present | (values > 0)).all(dim=1)
-    logged = torch.where(positive[:, None], values.clamp_min(1e-30).log(), values)
-    return normalise_window(torch.where(present, logged, torch.nan), window.season, values.shape[1]), positive
+    on_log = positive[:, None].to(values.dtype)
+    logged = values.clamp_min(1e-30).log() * on_log + values * (1.0 - on_log)
+    return normalise_values(logged * window.observed, window.observed, window.season), positive
 
 
-def candidate_priors(window: NormalisedWindow, horizon: int) -> torch.Tensor:
-    """Every prior on the plain and on the log scale, in the window's normalised space:
-    [B, H, len(CANDIDATES)]."""
-    layout = WindowLayout.of(window)
-    logged, positive = log_window(window)
-    # [B, H, P] back to the log window's units, then to the original units where it is a log
-    in_log = logged.level[:, :, None] + logged.scale[:, :, None] * prior_forecasts(logged, horizon, layout)
+def _log_in_window(
+    window: NormalisedWindow, logged: NormalisedWindow, positive: torch.Tensor, forecasts: torch.Tensor
+) -> torch.Tensor:
+    """Forecasts [B, H, P] in the log window's normalised space -> in `window`'s, through the
+    original units where the row is on a log scale (at most LOG_MARGIN above its largest log)."""
+    in_log = logged.level[:, :, None] + logged.scale[:, :, None] * forecasts
     top = torch.where(window.observed > 0, logged.decode(logged.z), -torch.inf).amax(dim=1)
     in_log = torch.where(
         positive[:, None, None], in_log.clamp_max(top[:, None, None] + LOG_MARGIN).exp(), in_log
     )
-    in_window = (in_log - window.level[:, :, None]) / window.scale[:, :, None]
-    return torch.cat([prior_forecasts(window, horizon, layout), in_window], dim=2)
+    return (in_log - window.level[:, :, None]) / window.scale[:, :, None]
+
+
+def candidate_priors(
+    window: NormalisedWindow, horizon: int, priors: tuple[str, ...] = PRIORS
+) -> torch.Tensor:
+    """`priors` on the plain and on the log scale, in the window's normalised space:
+    [B, H, len(candidate_names(priors))]."""
+    layout = WindowLayout.of(window)
+    logged, positive = log_window(window)
+    in_window = _log_in_window(window, logged, positive, prior_forecasts(logged, horizon, layout, priors))
+    return torch.cat([prior_forecasts(window, horizon, layout, priors), in_window], dim=2)
 
 
 @torch.no_grad()
-def backtest_errors(window: NormalisedWindow, origins: int) -> torch.Tensor:
-    """How well each candidate forecast the window's own recent values one step ahead: the mean
-    absolute one-step error per candidate [B, len(CANDIDATES)] over the last `origins` values
-    (each forecast from the values before it), in the window's normalised space - the evidence
-    AutoETS's likelihood weighs its models by. Origins with fewer than three values before them
-    do not count; 0 for a window with no such origin."""
+def backtest_errors(window: NormalisedWindow, origins: int, priors: tuple[str, ...] = PRIORS) -> torch.Tensor:
+    """How well each candidate of `priors` forecast the window's own recent values one step
+    ahead: the mean absolute one-step error per candidate [B, 2 len(priors)] over the last
+    `origins` values (each forecast from the values before it), in the window's normalised
+    space - the evidence AutoETS's likelihood weighs its models by. Origins with fewer than
+    three values before them do not count; 0 for a window with no such origin."""
     z, observed = window.z, window.observed
     batch, context = z.shape
     origins = min(origins, context - 3)
     count = observed.sum(dim=1).long()
-    shifted_z, shifted_observed, seasons, actual, usable = [], [], [], [], []
-    for back in range(1, origins + 1):
-        earlier_count = count - back
-        observed_before = torch.nn.functional.pad(observed[:, :-back], (back, 0))
-        # a row without a value at this origin still needs a last value; its error is dropped
-        observed_before[:, -1] = 1.0
-        shifted_z.append(torch.nn.functional.pad(z[:, :-back], (back, 0)))
-        shifted_observed.append(observed_before)
-        seasons.append(torch.where(window.season <= earlier_count.clamp_min(1), window.season, 1))
-        actual.append(z[:, context - back])
-        usable.append(earlier_count >= 3)
-    earlier = NormalisedWindow(
-        z=torch.cat(shifted_z),
-        observed=torch.cat(shifted_observed),
-        level=window.level.repeat(origins, 1),
-        scale=window.scale.repeat(origins, 1),
-        season=torch.cat(seasons),
-    )
-    errors = (candidate_priors(earlier, 1)[:, 0] - torch.cat(actual)[:, None]).abs()
-    weights = torch.cat(usable).to(z.dtype)[:, None]
-    errors = (errors * weights).view(origins, batch, -1).sum(dim=0)
-    return errors / weights.view(origins, batch, 1).sum(dim=0).clamp_min(1.0)
+    actual = torch.stack([z[:, context - back] for back in range(1, origins + 1)], dim=1)
+    usable = torch.stack([count - back >= 3 for back in range(1, origins + 1)], dim=1).to(z.dtype)
+
+    def mean_error(forecasts: torch.Tensor) -> torch.Tensor:  # [B, origins, P] -> [B, P]
+        errors = (forecasts - actual[:, :, None]).abs() * usable[:, :, None]
+        return errors.sum(dim=1) / usable.sum(dim=1, keepdim=True).clamp_min(1.0)
+
+    closed_form = tuple(name for name in priors if name in CLOSED_FORM_PRIORS)
+    plain, logs = [], []
+    if closed_form:
+        shifted_z, shifted_observed, seasons = [], [], []
+        for back in range(1, origins + 1):
+            observed_before = torch.nn.functional.pad(observed[:, :-back], (back, 0))
+            # a row without a value at this origin still needs a last value; its error is dropped
+            observed_before[:, -1] = 1.0
+            shifted_z.append(torch.nn.functional.pad(z[:, :-back], (back, 0)))
+            shifted_observed.append(observed_before)
+            seasons.append(torch.where(window.season <= (count - back).clamp_min(1), window.season, 1))
+        earlier = NormalisedWindow(
+            z=torch.cat(shifted_z),
+            observed=torch.cat(shifted_observed),
+            level=window.level.repeat(origins, 1),
+            scale=window.scale.repeat(origins, 1),
+            season=torch.cat(seasons),
+        )
+        forecasts = candidate_priors(earlier, 1, closed_form)[:, 0].view(origins, batch, -1).transpose(0, 1)
+        plain_errors, log_errors = mean_error(forecasts).chunk(2, dim=1)
+        plain.append(plain_errors)
+        logs.append(log_errors)
+    if "autoregressive" in priors:
+        # the autoregression refits per origin from running sums, on the whole window's scale
+        logged, positive = log_window(window)
+        plain.append(mean_error(autoregression(window, 0, origins)[1][:, :, None]))
+        in_log = autoregression(logged, 0, origins)[1][:, :, None]
+        logs.append(mean_error(_log_in_window(window, logged, positive, in_log)))
+    return torch.cat([*plain, *logs], dim=1)
 
 
 def candidate_forecasts(
-    window: NormalisedWindow, horizon: int, backtest_origins: int
+    window: NormalisedWindow, horizon: int, backtest_origins: int, priors: tuple[str, ...] = PRIORS
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """`candidate_priors` and, with `backtest_origins`, their `backtest_errors` (else None)."""
-    priors = candidate_priors(window, horizon)
-    return priors, backtest_errors(window, backtest_origins) if backtest_origins else None
+    forecasts = candidate_priors(window, horizon, priors)
+    return forecasts, backtest_errors(window, backtest_origins, priors) if backtest_origins else None

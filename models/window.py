@@ -63,19 +63,24 @@ def normalise_window(history: torch.Tensor, season: torch.Tensor, context_length
     observed = torch.isfinite(context)
     if not bool(observed[:, -1].all()):
         raise ValueError("every history needs a finite last value (pad missing values on the left)")
-    filled = torch.where(observed, context, 0.0)
-    count = observed.sum(dim=1)
+    return normalise_values(context.nan_to_num(0.0, 0.0, 0.0), observed.to(context.dtype), season)
+
+
+def normalise_values(filled: torch.Tensor, observed: torch.Tensor, season: torch.Tensor) -> NormalisedWindow:
+    """`normalise_window` of values [B, C] that are 0 where `observed` [B, C] is 0.0 (1.0 where a
+    value was given). Masks multiply instead of `torch.where`, several times faster on CPU."""
+    count = observed.sum(dim=1).long()
     season = season.to(count.dtype).clamp_min(1)
     season = torch.where(season <= count, season, torch.ones_like(season))
     level = _block_mean(filled, torch.zeros_like(count), season)
     # mean absolute step over the steps whose both ends were observed
-    steps = observed[:, 1:] & observed[:, :-1]
-    step_sizes = torch.where(steps, (filled[:, 1:] - filled[:, :-1]).abs(), 0.0)
+    steps = observed[:, 1:] * observed[:, :-1]
+    step_sizes = (filled[:, 1:] - filled[:, :-1]).abs() * steps
     scale = step_sizes.sum(dim=1, keepdim=True) / steps.sum(dim=1, keepdim=True).clamp_min(1)
     magnitude = filled.abs().sum(dim=1, keepdim=True) / count[:, None]
     scale = torch.maximum(scale, SCALE_FLOOR * magnitude).clamp_min(MIN_SCALE)
-    z = torch.where(observed, (filled - level) / scale, 0.0)
-    return NormalisedWindow(z, observed.to(z.dtype), level, scale, season)
+    z = (filled - level) / scale * observed
+    return NormalisedWindow(z, observed, level, scale, season)
 
 
 def pad_histories(histories: Sequence[np.ndarray | Sequence[float]], context_length: int) -> torch.Tensor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mlflow
@@ -25,6 +25,7 @@ from models.artifact import ArtifactMetadata
 from models.base_artifact import BaseArtifact
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
+from models.priors import PRIORS
 from training.config import TrainConfig
 
 # The networks under test are tiny: intra-op threads only add contention, and on a busy
@@ -155,16 +156,27 @@ MLFLOW_VARIABLES = (
     "MLFLOW_EXPERIMENT_ID",
 )
 TINY_BASE = BaseConfig(context_length=24, horizon=6, hidden_size=8, num_layers=1)
+# the tiny base's network for seasons of 24 and longer mixes every prior, the autoregression too
+TINY_LONG_SEASONS = replace(TINY_BASE, priors=PRIORS)
 
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny untrained zero-shot base artifact, as `make pretrain` writes one into models/base/."""
+    """A tiny untrained zero-shot base artifact with its long-season network, as `make pretrain`
+    writes one into models/base/."""
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("tiny_base") / "base"
-    calibration = Calibration(torch.rand(40, TINY_BASE.horizon))
     metadata = ArtifactMetadata(name="", season_length=0)
-    BaseArtifact(TINY_BASE, BaseNetwork(TINY_BASE), calibration, metadata).save(folder)
+    long_seasons = BaseArtifact(
+        TINY_LONG_SEASONS,
+        BaseNetwork(TINY_LONG_SEASONS),
+        Calibration(torch.rand(40, TINY_BASE.horizon)),
+        metadata,
+    )
+    calibration = Calibration(torch.rand(40, TINY_BASE.horizon))
+    BaseArtifact(TINY_BASE, BaseNetwork(TINY_BASE), calibration, metadata, long_seasons=long_seasons).save(
+        folder
+    )
     return folder
 
 

@@ -29,6 +29,7 @@ from training.shipped_base import register_base
 from training.tracking import configure_tracking, promote_best, register
 
 MONTHLY = [round(value, 3) for value in seasonal_series(60, season=12, seed=3)]
+HOURLY = [round(value, 3) for value in seasonal_series(72, season=24, seed=4)]
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +171,7 @@ def test_a_batch_takes_a_season_per_series(server, tiny_base):
             {"id": "monthly", "history": MONTHLY, "season": 12, "start": "2021-01-31T00:00:00"},
             {"id": "top", "history": MONTHLY[:30]},
             {"id": "weekly", "history": weekly, "season": 7},
+            {"id": "hourly", "history": HOURLY, "season": 24},
         ],
     }
     response = forecast(server, **body)
@@ -179,8 +181,9 @@ def test_a_batch_takes_a_season_per_series(server, tiny_base):
         ("monthly", 12, "given"),
         ("top", 4, "given"),
         ("weekly", 7, "given"),
+        ("hourly", 24, "given"),  # forecast by the long-season network
     ]
-    for item, history in zip(items, (MONTHLY, MONTHLY[:30], weekly), strict=True):
+    for item, history in zip(items, (MONTHLY, MONTHLY[:30], weekly, HOURLY), strict=True):
         reference = expected(tiny_base, history, 4, item["season"])["forecast"]
         assert item["forecast"] == pytest.approx(reference, rel=1e-5), item["id"]
     assert items[0]["timestamps"][0] == "2021-02-01T00:00:00" and items[1]["timestamps"] is None

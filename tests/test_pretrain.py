@@ -16,10 +16,10 @@ import torch
 from conftest import MLFLOW_VARIABLES
 
 from models.artifact import ArtifactMetadata
-from models.base_artifact import BaseArtifact
+from models.base_artifact import LONG_SEASON, BaseArtifact, folder_digest
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
-from models.priors import FIRST_PRIORS, PRIORS
+from models.priors import CLOSED_FORM_PRIORS, FIRST_PRIORS
 from models.window import pad_histories
 from training.corpus.build import CorpusConfig, synthetic_series
 from training.corpus.store import Corpus, CorpusSeries, save_corpus
@@ -84,7 +84,45 @@ def test_a_base_saved_before_its_config_named_the_priors_loads_as_the_first_eigh
     histories = pad_histories([100 + 5 * np.sin(np.arange(40) * 2 * np.pi / 4) + np.arange(40)], 24)
     expected = base.predict(histories, 6, levels=[80], seasons=[4])
     torch.testing.assert_close(loaded.predict(histories, 6, levels=[80], seasons=[4]).point, expected.point)
-    assert BaseConfig().priors == PRIORS  # new bases mix every prior
+    # new networks mix the nine closed-form priors; the shipped long-season one adds the autoregression
+    assert BaseConfig().priors == CLOSED_FORM_PRIORS
+
+
+def test_rows_with_long_seasons_go_to_the_long_season_network(tiny_base: Path, tmp_path: Path) -> None:
+    base = BaseArtifact.load(tiny_base)
+    assert base.long_seasons is not None and "autoregressive" in base.long_seasons.config.priors
+    rng = np.random.default_rng(0)
+    histories = pad_histories([100 + rng.normal(size=60).cumsum() for _ in range(4)], base.lookback)
+    seasons = [12, LONG_SEASON, 1, 48]
+    routed = base.predict(histories, 6, [80], seasons)
+    short = base.for_season(12)
+    long = base.for_season(LONG_SEASON)
+    assert short.long_seasons is None and long is base.long_seasons and base.for_season(48) is long
+    # a season longer than the context is none (models.window): that row stays with the short one
+    alone = {
+        "short": short.predict(histories[[0, 2, 3]], 6, [80], [12, 1, 48]),
+        "long": long.predict(histories[[1]], 6, [80], [LONG_SEASON]),
+    }
+    for rows, part in (([0, 2, 3], alone["short"]), ([1], alone["long"])):
+        torch.testing.assert_close(routed.point[rows], part.point)
+        torch.testing.assert_close(routed.intervals[80][0][rows], part.intervals[80][0])
+    # the two networks differ: the routing is what gives the long rows their forecast
+    assert not torch.allclose(
+        short.predict(histories[[1]], 6, seasons=[LONG_SEASON]).point, routed.point[[1]]
+    )
+    # the registered base's digest covers the long-season network's files
+    copy = base.save(tmp_path / "copy")
+    assert folder_digest(copy) == folder_digest(tiny_base)
+    (copy / "long_seasons" / "calibration.pt").write_bytes(b"other")
+    assert folder_digest(copy) != folder_digest(tiny_base)
+
+
+def test_the_shipped_base_routes_long_seasons_to_a_network_with_the_autoregression() -> None:
+    shipped = BaseArtifact.load()
+    assert "autoregressive" not in shipped.config.priors and shipped.long_seasons is not None
+    assert (
+        "autoregressive" in shipped.long_seasons.config.priors and shipped.long_seasons.long_seasons is None
+    )
 
 
 def test_pretrain_logs_to_mlflow_and_writes_a_loadable_base(corpus_path: Path, in_tmp: Path) -> None:

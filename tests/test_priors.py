@@ -9,12 +9,13 @@ import torch
 from models.priors import (
     CANDIDATES,
     PRIORS,
+    autoregression,
     backtest_errors,
     candidate_forecasts,
     latest_lines,
     prior_forecasts,
 )
-from models.window import normalise_window, pad_histories
+from models.window import NormalisedWindow, normalise_window, pad_histories
 
 CONTEXT = 32
 
@@ -115,3 +116,47 @@ def test_latest_lines_are_the_least_squares_lines_through_the_latest_values() ->
             expected_end = intercept + expected_slope * (n - 1)
         assert float(slope[row]) == pytest.approx(expected_slope, abs=1e-4)
         assert float(end[row]) == pytest.approx(expected_end, abs=1e-4)
+
+
+def test_the_autoregression_learns_short_term_dynamics_the_other_priors_miss() -> None:
+    """On a stationary AR(2) process the one-step autoregression is close to the process's own
+    conditional mean, far closer than any closed-form prior."""
+    rng = np.random.default_rng(3)
+    values = np.zeros(400)
+    for t in range(2, 400):
+        values[t] = 1.2 * values[t - 1] - 0.5 * values[t - 2] + rng.normal()
+    origins = range(300, 399)
+    histories = [values[:origin] + 50.0 for origin in origins]
+    truth = torch.tensor([1.2 * values[o - 1] - 0.5 * values[o - 2] + 50.0 for o in origins])
+    window = normalise_window(pad_histories(histories, 96), torch.ones(len(histories), dtype=torch.long), 96)
+    forecasts = window.decode(prior_forecasts(window, 1)[:, 0, :])  # [B, len(PRIORS)]
+    errors = (forecasts - truth[:, None]).abs().mean(dim=0)
+    autoregressive = float(errors[PRIORS.index("autoregressive")])
+    assert autoregressive < 0.2  # the noise's sd is 1
+    assert autoregressive < 0.5 * float(errors[: PRIORS.index("autoregressive")].min())
+
+
+def test_autoregression_backtests_are_refits_on_the_values_before_each_origin() -> None:
+    rng = np.random.default_rng(4)
+    history = 10.0 + np.sin(np.arange(60.0) * 2 * np.pi / 7) * 3 + rng.normal(size=60).cumsum() * 0.3
+    window = normalise_window(pad_histories([history], 48), torch.tensor([7]), 48)
+    _, backtests = autoregression(window, 0, origins=5)
+    for back in range(1, 6):
+        earlier = NormalisedWindow(
+            z=torch.nn.functional.pad(window.z[:, :-back], (back, 0)),
+            observed=torch.nn.functional.pad(window.observed[:, :-back], (back, 0)),
+            level=window.level,
+            scale=window.scale,
+            season=window.season,
+        )
+        refit, _ = autoregression(earlier, 1)
+        torch.testing.assert_close(backtests[:, back - 1], refit[:, 0], rtol=1e-4, atol=1e-4)
+
+
+def test_a_window_too_short_to_fit_an_autoregression_forecasts_its_random_walk() -> None:
+    """With no position whose lags are all observed, the ridge leaves the seasonal random walk."""
+    history = np.array([5.0, 7.0, 6.0, 9.0, 8.0])
+    window = normalise_window(pad_histories([history], 24), torch.tensor([4]), 24)
+    forecast = window.decode(autoregression(window, 3)[0])[0]
+    # z_t = z_(t-1) + z_(t-4) - z_(t-5): the last value plus the step a season before
+    torch.testing.assert_close(forecast, torch.tensor([10.0, 9.0, 12.0]), rtol=1e-3, atol=1e-2)

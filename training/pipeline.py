@@ -317,7 +317,12 @@ def train(
         raise ValueError(
             "the ensemble is combined from the other candidates (training.ensemble), not trained"
         )
-    base = None if config.candidate == "local" else BaseArtifact.load(config.base_path)
+    # the base network this series' season routes to (models.base_artifact.LONG_SEASON)
+    base = (
+        None
+        if config.candidate == "local"
+        else BaseArtifact.load(config.base_path).for_season(config.season_length)
+    )
     with tracking.training_run(config, tracking_uri, base) as logger:
         if base is None:
             artifact, start, validation = _fit_local(config, panel, logger, progress)
