@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmarks.accuracy import RESULTS
 from benchmarks.zero_shot import coverage_summary, geometric_mean_ratios
-from models.base_artifact import SHIPPED_BASE
+from models.base_artifact import LONG_SEASONS_FOLDER, SHIPPED_BASE
 from models.base_network import CONFIG_FILE
 
 # series of about this many points stand for "a 150-point series" in the fine-tuning time row
@@ -114,12 +114,17 @@ def goals_table() -> str:
         )
     else:
         rows.append(("1,000 series, one request to `base`, one core", "<= 150 ms", "not measured", ""))
-    seconds = (base.get("pretrain") or {}).get("seconds")
+    # `make pretrain` trains both networks of the shipped base, one after the other
+    networks = [base, _load(SHIPPED_BASE / LONG_SEASONS_FOLDER / CONFIG_FILE) or {}]
+    runs = [(network.get("pretrain") or {}).get("seconds") for network in networks if network]
+    seconds = sum(runs) if runs and all(runs) else None
     rows.append(
         (
-            "`make pretrain` on 2 cores (the shipped base's run)",
+            "`make pretrain` on 2 cores (the shipped base's runs)",
             "<= 90 min",
-            f"{seconds / 60:.1f} min" if seconds else "not recorded",
+            f"{seconds / 60:.1f} min ({' + '.join(f'{run / 60:.1f}' for run in runs)})"
+            if seconds
+            else "not recorded",
             ("yes" if seconds / 60 <= 90 else "no") if seconds else "",
         )
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import mlflow
 import pytest
-from conftest import TINY_BASE, mlflow_pointed_at, seasonal_series
+from conftest import TINY_BASE, TINY_LONG_SEASONS, mlflow_pointed_at, seasonal_series
 from live_server import free_port, mlflow_models_serve, running_service, wait_until_answering
 from mlflow import MlflowClient
 
@@ -323,6 +323,9 @@ def test_a_tracking_server_registers_and_hands_out_either_kind(tiny_base, traine
         assert base_ref.location.startswith("mlflow-artifacts:")
         base = BaseArtifact.load(registry.fetch(base_ref, tmp_path / "fetched" / "base"))
         assert base.config == TINY_BASE
+        assert (
+            base.long_seasons is not None and base.long_seasons.config == TINY_LONG_SEASONS
+        )  # the subfolder too
         local_dir = registry.fetch(registry.resolve(trained_store.name, "1"), tmp_path / "fetched" / "local")
         assert sorted(path.name for path in local_dir.iterdir()) == [
             "calibration.pt",
