@@ -248,6 +248,12 @@ def test_container_serves_like_in_process(image: str, store: Path, timings: dict
         assert not [p for p in packages[1].split() if p.lower().startswith("nvidia")], (
             "CUDA packages in image"
         )
+        # the wheel ships both networks of the base (package data: models/base/long_seasons/)
+        shipped = _docker(
+            "exec", name, "python", "-c",
+            "from models.base_artifact import BaseArtifact; print(BaseArtifact.load().long_seasons.config.priors)",
+        ).stdout  # fmt: skip
+        assert "autoregressive" in shipped, shipped
         timings["test_total"] = time.perf_counter() - started
     finally:
         if os.environ.get("CONTAINER_TEST_KEEP") != "1":
