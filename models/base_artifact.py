@@ -130,8 +130,13 @@ class BaseArtifact:
         return max(artifact.config.context_length for artifact in self._networks())
 
     @property
+    def trained_horizon(self) -> int:
+        """The steps every network forecasts directly (longer ones are fed back)."""
+        return min(artifact.config.horizon for artifact in self._networks())
+
+    @property
     def max_horizon(self) -> int:
-        return min(artifact.config.horizon for artifact in self._networks()) * MAX_HORIZON_MULTIPLE
+        return self.trained_horizon * MAX_HORIZON_MULTIPLE
 
     def _networks(self) -> list[BaseArtifact]:
         return [self] if self.long_seasons is None else [self, self.long_seasons]
@@ -146,7 +151,7 @@ class BaseArtifact:
         return self.metadata.season_length if self.metadata.name and self.metadata.season_length else None
 
     def check_horizon(self, horizon: int) -> None:
-        check_horizon(horizon, min(artifact.config.horizon for artifact in self._networks()))
+        check_horizon(horizon, self.trained_horizon)
 
     def check_history(self, history: Sequence[float]) -> None:
         if len(history) < MIN_HISTORY:
