@@ -93,12 +93,9 @@ $(CORPUS_FILE):
 ## autoregression among its candidates, into models/base/long_seasons/; checkpoints in
 ## .cache/pretrain/ (a rerun resumes from them), each run in MLflow
 ## (make pretrain ARGS="--devices 2"; python -m training.pretrain --help)
-LONG_SEASON_PRIORS = naive seasonal_naive seasonal_drift level_slow level_medium level_fast theta \
-	damped_local_trend linear_trend autoregressive
 pretrain: install $(CORPUS_FILE)
 	$(PY) -m training.pretrain $(ARGS)
-	$(PY) -m training.pretrain --priors $(LONG_SEASON_PRIORS) --output models/base/long_seasons \
-		--checkpoint-dir .cache/pretrain/long_seasons $(ARGS)
+	$(PY) -m training.pretrain --long-seasons $(ARGS)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis lightning_logs

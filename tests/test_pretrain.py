@@ -16,14 +16,14 @@ import torch
 from conftest import MLFLOW_VARIABLES
 
 from models.artifact import ArtifactMetadata
-from models.base_artifact import LONG_SEASON, BaseArtifact, folder_digest
+from models.base_artifact import LONG_SEASON, LONG_SEASONS_FOLDER, BaseArtifact, folder_digest
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
-from models.priors import CLOSED_FORM_PRIORS, FIRST_PRIORS
+from models.priors import CLOSED_FORM_PRIORS, FIRST_PRIORS, PRIORS
 from models.window import pad_histories
 from training.corpus.build import CorpusConfig, synthetic_series
 from training.corpus.store import Corpus, CorpusSeries, save_corpus
-from training.pretrain import main
+from training.pretrain import main, parse_args
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TINY_NETWORK = ["--context-length", "24", "--horizon", "6", "--hidden-size", "8", "--num-layers", "1"]
@@ -123,6 +123,19 @@ def test_the_shipped_base_routes_long_seasons_to_a_network_with_the_autoregressi
     assert (
         "autoregressive" in shipped.long_seasons.config.priors and shipped.long_seasons.long_seasons is None
     )
+
+
+def test_long_seasons_pretrains_every_prior_into_its_own_folder(corpus_path: Path) -> None:
+    """`make pretrain`'s second run: the long-season network, beside the default one."""
+    default = parse_args(["--corpus", str(corpus_path)])
+    long = parse_args(["--corpus", str(corpus_path), "--long-seasons"])
+    assert default.config.priors == CLOSED_FORM_PRIORS and long.config.priors == PRIORS
+    assert long.output == default.output / LONG_SEASONS_FOLDER
+    assert long.checkpoint_dir != default.checkpoint_dir
+    chosen = parse_args(
+        ["--corpus", str(corpus_path), "--long-seasons", "--priors", "naive", "autoregressive"]
+    )
+    assert chosen.config.priors == ("naive", "autoregressive")
 
 
 def test_pretrain_logs_to_mlflow_and_writes_a_loadable_base(corpus_path: Path, in_tmp: Path) -> None:

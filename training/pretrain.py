@@ -26,7 +26,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_only
 
 from models.artifact import ArtifactMetadata, tracking_uri_or_default
-from models.base_artifact import BaseArtifact, conformity_scores
+from models.base_artifact import LONG_SEASON, LONG_SEASONS_FOLDER, BaseArtifact, conformity_scores
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
 from models.priors import PRIORS
@@ -147,9 +147,19 @@ def _checked_resume(checkpoint: Path, module: PretrainModule, data: CorpusDataMo
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m training.pretrain", description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus file (make corpus)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where the weights and config go")
     parser.add_argument(
-        "--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINTS, help="checkpoints; resumes from last.ckpt"
+        "--long-seasons",
+        action="store_true",
+        help=f"the base's network for seasons of {LONG_SEASON} and longer: every prior (the in-window "
+        f"autoregression too), into {DEFAULT_OUTPUT.name}/{LONG_SEASONS_FOLDER}/ with checkpoints of its own",
+    )
+    parser.add_argument(
+        "--output", type=Path, help=f"where the weights and config go (default: {DEFAULT_OUTPUT})"
+    )
+    parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        help=f"checkpoints; resumes from last.ckpt (default: {DEFAULT_CHECKPOINTS})",
     )
     parser.add_argument(
         "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
@@ -189,10 +199,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
         elif isinstance(default, tuple):
-            parser.add_argument(flag, nargs="+", choices=PRIORS, default=default)
+            # default: the config's, or every prior with --long-seasons
+            parser.add_argument(flag, nargs="+", choices=PRIORS)
         else:
             parser.add_argument(flag, type=type(default), default=default)
     args = parser.parse_args(argv)
+    if args.long_seasons:
+        args.output = args.output or DEFAULT_OUTPUT / LONG_SEASONS_FOLDER
+        args.checkpoint_dir = args.checkpoint_dir or DEFAULT_CHECKPOINTS.parent / LONG_SEASONS_FOLDER
+        args.priors = args.priors or PRIORS
+    args.output = args.output or DEFAULT_OUTPUT
+    args.checkpoint_dir = args.checkpoint_dir or DEFAULT_CHECKPOINTS
+    args.priors = args.priors or defaults.priors
     for name in (
         "devices",
         "num_nodes",
