@@ -27,6 +27,8 @@ import torch
 from benchmarks.wrk import run_wrk
 from models.artifact import ForecasterArtifact
 from models.base_artifact import SHIPPED_BASE, BaseArtifact
+from service.allocator import keep_freed_memory
+from service.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # the servers run from a scratch directory: without this they would import whatever checkout
@@ -149,7 +151,9 @@ def post_seconds(base: str, body: dict, repeats: int = 10) -> float:
 
 
 def forward_ms(artifact: ForecasterArtifact, batch: int, repeats: int = 200) -> float:
+    # the forward pass as the service runs it: one thread, its allocator setting
     torch.set_num_threads(1)
+    keep_freed_memory(Settings().keep_freed_mb)
     history = torch.rand(batch, HISTORY) * 100 + 100
     artifact.predict(history, HORIZON)
     times = []

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.allocator import keep_freed_memory
 from service.deps import require_api_key
 from service.forecasting import RequestProblem
 from service.middleware import RequestContextMiddleware, configure_logging
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     torch.set_num_threads(settings.torch_threads)
+    keep_freed_memory(settings.keep_freed_mb)
 
     store = ModelStore(settings, open_registry(settings.tracking_uri, settings.registry_timeout))
 

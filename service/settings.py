@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(2_000_000, ge=1024)
     max_batch: int = Field(2_000, ge=1)
     torch_threads: int = Field(1, ge=1)
+    # freed memory the process keeps for the next request instead of returning it to the OS
+    # (service.allocator: large batches run ~40 % faster); 0 = the C library's defaults
+    keep_freed_mb: int = Field(256, ge=0)
     # off-request threshold: batches at least this big run in the threadpool, not on the event loop
     threadpool_batch: int = Field(64, ge=1)
     retry_seconds: float = Field(5.0, gt=0)
