@@ -251,29 +251,30 @@ def autoregression(
         dim=2,
     )
     features = design.shape[2]
-    # least squares over the positions up to each fit's end (the last position for the forecast,
-    # the one before each origin for its backtest): one product over the positions every fit
-    # shares, running sums over the last `origins`
+    # least squares over the positions up to each fit's end: the forecast's fit over every
+    # position; the backtests' (ending before each origin, latest first) from one product over the
+    # positions they all share and running sums over the last `origins`
     weighted = design * usable[:, :, None]
-    shared = context - origins
-    gram = weighted[:, :shared].transpose(1, 2) @ design[:, :shared]
-    moment = weighted[:, :shared].transpose(1, 2) @ z[:, :shared, None]
-    tail_grams = (weighted[:, shared:, :, None] * design[:, shared:, None, :]).cumsum(dim=1)
-    tail_moments = (weighted[:, shared:] * z[:, shared:, None]).cumsum(dim=1)[..., None]
-    # latest end first: the whole window, then the fits before origins 1, 2, ...
-    grams = torch.stack([gram + tail_grams[:, -1 - origin] for origin in range(origins)] + [gram], dim=1)
-    moments = torch.stack(
-        [moment + tail_moments[:, -1 - origin] for origin in range(origins)] + [moment], dim=1
-    )
+    grams = [weighted.transpose(1, 2) @ design]
+    moments = [weighted.transpose(1, 2) @ z[:, :, None]]
+    if origins:
+        shared = context - origins
+        gram = weighted[:, :shared].transpose(1, 2) @ design[:, :shared]
+        moment = weighted[:, :shared].transpose(1, 2) @ z[:, :shared, None]
+        tail_grams = (weighted[:, shared:, :, None] * design[:, shared:, None, :]).cumsum(dim=1)
+        tail_moments = (weighted[:, shared:] * z[:, shared:, None]).cumsum(dim=1)[..., None]
+        grams += [gram + tail_grams[:, -1 - origin] for origin in range(1, origins)] + [gram]
+        moments += [moment + tail_moments[:, -1 - origin] for origin in range(1, origins)] + [moment]
     toward = torch.zeros(batch, 1, features, 1, device=z.device, dtype=z.dtype)
     toward[:, 0, 0] = 1.0
     toward[:, 0, AR_LAGS, 0] = seasonal[:, 0].to(z.dtype)
     toward[:, 0, AR_LAGS + 1, 0] = -seasonal[:, 0].to(z.dtype)
     penalty = torch.full((features,), AR_PENALTY, device=z.device, dtype=z.dtype)
     penalty[-1] = 1e-3  # the intercept is hardly shrunk
-    coefficients = torch.linalg.solve(grams + torch.diag(penalty), moments + penalty[:, None] * toward)[
-        ..., 0
-    ]
+    coefficients = torch.linalg.solve(
+        torch.stack(grams, dim=1) + torch.diag(penalty),
+        torch.stack(moments, dim=1) + penalty[:, None] * toward,
+    )[..., 0]
     fitted_ends = torch.tensor(
         [context - origin for origin in range(1, origins + 1)], device=z.device, dtype=torch.long
     )
@@ -341,64 +342,108 @@ def candidate_priors(
 ) -> torch.Tensor:
     """`priors` on the plain and on the log scale, in the window's normalised space:
     [B, H, len(candidate_names(priors))]."""
-    layout = WindowLayout.of(window)
-    logged, positive = log_window(window)
-    in_window = _log_in_window(window, logged, positive, prior_forecasts(logged, horizon, layout, priors))
-    return torch.cat([prior_forecasts(window, horizon, layout, priors), in_window], dim=2)
+    forecasts, _ = _candidates(window, horizon, 0, priors)
+    assert forecasts is not None
+    return forecasts
 
 
-@torch.no_grad()
 def backtest_errors(window: NormalisedWindow, origins: int, priors: tuple[str, ...] = PRIORS) -> torch.Tensor:
     """How well each candidate of `priors` forecast the window's own recent values one step
     ahead: the mean absolute one-step error per candidate [B, 2 len(priors)] over the last
     `origins` values (each forecast from the values before it), in the window's normalised
     space - the evidence AutoETS's likelihood weighs its models by. Origins with fewer than
     three values before them do not count; 0 for a window with no such origin."""
-    z, observed = window.z, window.observed
-    batch, context = z.shape
-    origins = min(origins, context - 3)
-    count = observed.sum(dim=1).long()
-    actual = torch.stack([z[:, context - back] for back in range(1, origins + 1)], dim=1)
-    usable = torch.stack([count - back >= 3 for back in range(1, origins + 1)], dim=1).to(z.dtype)
-
-    def mean_error(forecasts: torch.Tensor) -> torch.Tensor:  # [B, origins, P] -> [B, P]
-        errors = (forecasts - actual[:, :, None]).abs() * usable[:, :, None]
-        return errors.sum(dim=1) / usable.sum(dim=1, keepdim=True).clamp_min(1.0)
-
-    closed_form = tuple(name for name in priors if name in CLOSED_FORM_PRIORS)
-    plain, logs = [], []
-    if closed_form:
-        shifted_z, shifted_observed, seasons = [], [], []
-        for back in range(1, origins + 1):
-            observed_before = torch.nn.functional.pad(observed[:, :-back], (back, 0))
-            # a row without a value at this origin still needs a last value; its error is dropped
-            observed_before[:, -1] = 1.0
-            shifted_z.append(torch.nn.functional.pad(z[:, :-back], (back, 0)))
-            shifted_observed.append(observed_before)
-            seasons.append(torch.where(window.season <= (count - back).clamp_min(1), window.season, 1))
-        earlier = NormalisedWindow(
-            z=torch.cat(shifted_z),
-            observed=torch.cat(shifted_observed),
-            level=window.level.repeat(origins, 1),
-            scale=window.scale.repeat(origins, 1),
-            season=torch.cat(seasons),
-        )
-        forecasts = candidate_priors(earlier, 1, closed_form)[:, 0].view(origins, batch, -1).transpose(0, 1)
-        plain_errors, log_errors = mean_error(forecasts).chunk(2, dim=1)
-        plain.append(plain_errors)
-        logs.append(log_errors)
-    if "autoregressive" in priors:
-        # the autoregression refits per origin from running sums, on the whole window's scale
-        logged, positive = log_window(window)
-        plain.append(mean_error(autoregression(window, 0, origins)[1][:, :, None]))
-        in_log = autoregression(logged, 0, origins)[1][:, :, None]
-        logs.append(mean_error(_log_in_window(window, logged, positive, in_log)))
-    return torch.cat([*plain, *logs], dim=1)
+    _, errors = _candidates(window, 0, origins, priors)
+    assert errors is not None
+    return errors
 
 
 def candidate_forecasts(
     window: NormalisedWindow, horizon: int, backtest_origins: int, priors: tuple[str, ...] = PRIORS
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """`candidate_priors` and, with `backtest_origins`, their `backtest_errors` (else None)."""
-    forecasts = candidate_priors(window, horizon, priors)
-    return forecasts, backtest_errors(window, backtest_origins, priors) if backtest_origins else None
+    """`candidate_priors` and, with `backtest_origins`, their `backtest_errors` (else None), from
+    one log window and one autoregression fit per scale."""
+    forecasts, errors = _candidates(window, horizon, backtest_origins, priors)
+    assert forecasts is not None
+    return forecasts, errors
+
+
+def _candidates(
+    window: NormalisedWindow, horizon: int, origins: int, priors: tuple[str, ...]
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(`candidate_priors` over `horizon` steps, None for 0; `backtest_errors` over `origins`,
+    None for 0), plain candidates first, then the log-scale ones, each in `priors`' order."""
+    closed_form = tuple(name for name in priors if name in CLOSED_FORM_PRIORS)
+    logged, positive = log_window(window)
+    plain, logs, plain_errors, log_errors = [], [], [], []
+    if horizon and closed_form:
+        layout = WindowLayout.of(window)
+        plain.append(prior_forecasts(window, horizon, layout, closed_form))
+        logs.append(prior_forecasts(logged, horizon, layout, closed_form))
+    if origins:
+        origins = min(origins, window.z.shape[1] - 3)
+        actual, usable = _backtest_targets(window, origins)
+        if closed_form:
+            one_step = _closed_form_backtests(window, origins, closed_form)
+            plain_part, log_part = _mean_errors(one_step, actual, usable).chunk(2, dim=1)
+            plain_errors.append(plain_part)
+            log_errors.append(log_part)
+    if "autoregressive" in priors:
+        # one fit per scale: its forecast, and its refits before each origin from running sums
+        path, backtests = autoregression(window, horizon, origins)
+        log_path, log_backtests = autoregression(logged, horizon, origins)
+        plain.append(path[:, :, None])
+        logs.append(log_path[:, :, None])
+        if origins:
+            plain_errors.append(_mean_errors(backtests[:, :, None], actual, usable))
+            in_log = _log_in_window(window, logged, positive, log_backtests[:, :, None])
+            log_errors.append(_mean_errors(in_log, actual, usable))
+    forecasts = (
+        torch.cat([*plain, _log_in_window(window, logged, positive, torch.cat(logs, dim=2))], dim=2)
+        if horizon
+        else None
+    )
+    return forecasts, torch.cat([*plain_errors, *log_errors], dim=1) if origins else None
+
+
+def _backtest_targets(window: NormalisedWindow, origins: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The window's last `origins` values, latest first [B, origins], and 1.0 where a value has
+    at least three values before it (an origin that counts)."""
+    z, context = window.z, window.z.shape[1]
+    count = window.observed.sum(dim=1).long()
+    actual = torch.stack([z[:, context - back] for back in range(1, origins + 1)], dim=1)
+    usable = torch.stack([count - back >= 3 for back in range(1, origins + 1)], dim=1).to(z.dtype)
+    return actual, usable
+
+
+def _mean_errors(forecasts: torch.Tensor, actual: torch.Tensor, usable: torch.Tensor) -> torch.Tensor:
+    """One-step forecasts [B, origins, P] -> their mean absolute error over the usable origins [B, P]."""
+    errors = (forecasts - actual[:, :, None]).abs() * usable[:, :, None]
+    return errors.sum(dim=1) / usable.sum(dim=1, keepdim=True).clamp_min(1.0)
+
+
+@torch.no_grad()
+def _closed_form_backtests(
+    window: NormalisedWindow, origins: int, closed_form: tuple[str, ...]
+) -> torch.Tensor:
+    """The one-step forecasts of the closed-form candidates from the values before each of the
+    last `origins` values [B, origins, 2 len(closed_form)]: the batch shifted once per origin."""
+    z, observed = window.z, window.observed
+    batch = z.shape[0]
+    count = observed.sum(dim=1).long()
+    shifted_z, shifted_observed, seasons = [], [], []
+    for back in range(1, origins + 1):
+        observed_before = torch.nn.functional.pad(observed[:, :-back], (back, 0))
+        # a row without a value at this origin still needs a last value; its error is dropped
+        observed_before[:, -1] = 1.0
+        shifted_z.append(torch.nn.functional.pad(z[:, :-back], (back, 0)))
+        shifted_observed.append(observed_before)
+        seasons.append(torch.where(window.season <= (count - back).clamp_min(1), window.season, 1))
+    earlier = NormalisedWindow(
+        z=torch.cat(shifted_z),
+        observed=torch.cat(shifted_observed),
+        level=window.level.repeat(origins, 1),
+        scale=window.scale.repeat(origins, 1),
+        season=torch.cat(seasons),
+    )
+    return candidate_priors(earlier, 1, closed_form)[:, 0].view(origins, batch, -1).transpose(0, 1)
