@@ -91,6 +91,27 @@ def train_model(store: Path) -> str:
     return uri
 
 
+def train_default_champion(store: Path) -> str:
+    """passengers as `make train` trains it by default (local LSTM and GRU, zero-shot and
+    fine-tuned base, their ensemble; the champion rule picks), in a scratch store of its own:
+    what a user's `POST /forecast` to a model they trained meets."""
+    store.mkdir(parents=True, exist_ok=True)
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    sh(
+        sys.executable,
+        "-m",
+        "training",
+        "--series",
+        "passengers",
+        "--no-progress",
+        "--tracking-uri",
+        uri,
+        cwd=store,
+        env={**os.environ, "PYTHONPATH": PYTHONPATH},
+    )
+    return uri
+
+
 def start(
     command: list[str], env: dict, cwd: Path, ready_path: str = "/ready"
 ) -> tuple[subprocess.Popen, str, float]:
@@ -217,6 +238,23 @@ def main() -> None:
     results["service_rss_mb"] = rss_mb(process)
     stop(process)
 
+    # the default champion of a model trained with `make train`'s defaults
+    champion_store = scratch / "default-champion"
+    champion_env = {
+        "MLFLOW_TRACKING_URI": train_default_champion(champion_store),
+        "FORECAST_LOG_LEVEL": "warning",
+    }
+    process, base, _ = start([sys.executable, "-m", "service"], champion_env, champion_store)
+    with urllib.request.urlopen(f"{base}/models/passengers") as response:
+        info = json.load(response)
+    results["default_champion"] = {
+        "kind": info.get("kind"),
+        "cell": info.get("cell"),
+        "c1": wrk(base, single, 1),
+        "batch_1000_ms": post_seconds(base, batch) * 1000,
+    }
+    stop(process)
+
     bare, bare_base, _ = start([sys.executable, "-m", "benchmarks.bare_app"], {}, Path.cwd())
     for level in (1, 8, 32):
         results[f"bare_c{level}"] = wrk(bare_base, single, level)
@@ -247,12 +285,13 @@ def main() -> None:
 
 def report(r: dict) -> str:
     s1, b1 = r["service_c1"], r["bare_c1"]
+    champion = r["default_champion"]
     lines = [
         "# Serving benchmark (`make bench-serve`)",
         "",
         f"Machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}, torch {r['machine']['torch']}; "
         f"server pinned to CPU 0 (1 torch thread), wrk on CPU 1, {r['machine']['duration']} per load level, loopback.",
-        f"Model: {r['model']['cell']} x{r['model']['ensemble_size']} ensemble, {r['model']['num_layers']} layers, "
+        f"Model (unless a row names another): the local {r['model']['cell']} x{r['model']['ensemble_size']} ensemble (`--from-scratch`), {r['model']['num_layers']} layers, "
         f"hidden {r['model']['hidden_size']}, context {r['model']['context_length']}, horizon {r['model']['horizon']}. "
         f"Request: {HISTORY} history values, horizon {HORIZON}.",
         "",
@@ -279,6 +318,10 @@ def report(r: dict) -> str:
         f"| one request, 1,000 series to `base`, season detected | "
         f"{r['base_batch_1000_ms']['season detected']:.1f} ms | | | <= 150 ms | "
         f"{'yes' if r['base_batch_1000_ms']['season detected'] <= 150 else 'no'} |",
+        f"| c=1 p50 / p99 latency, the default champion ({champion['kind']}, {champion['cell']}) | "
+        f"{champion['c1']['p50_ms']:.2f} / {champion['c1']['p99_ms']:.2f} ms | bare FastAPI {b1['p50_ms']:.2f} ms | "
+        f"{champion['c1']['p50_ms'] / b1['p50_ms']:.2f}x | | |",
+        f"| one request, 1,000 series, the default champion | {champion['batch_1000_ms']:.1f} ms | | | | |",
         f"| cold start to /ready | {r['cold_start_s']['median']:.2f} s (max {r['cold_start_s']['max']:.2f}) | | | < 3 s | "
         f"{'yes' if r['cold_start_s']['max'] < 3 else 'no'} |",
         f"| server RSS after the run | {r['service_rss_mb']:.0f} MB | | | | |",

@@ -66,13 +66,31 @@ def forecast_and_unit(
     """history [B, T] (NaN-padded on the left), season [B] -> (the forecast [B, horizon], fed
     back beyond the trained horizon; the unit of its intervals [B, 1]: the window's scale times
     the in-context spread of the network's mix)."""
-    lookback = network.config.context_length
+    return forecasts_and_units([network], history, horizon, season)[0]
+
+
+def forecasts_and_units(
+    networks: Sequence[BaseNetwork], history: torch.Tensor, horizon: int, season: torch.Tensor
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """`forecast_and_unit` of each network, the window and its candidates computed once: the
+    networks must agree on `BaseConfig.candidate_settings` (the zero-shot and the fine-tuned
+    base of one series do). Steps beyond the trained horizon are fed back per network."""
+    settings = {network.config.candidate_settings for network in networks}
+    if len(settings) != 1:
+        raise ValueError("networks that read different candidates cannot share them")
+    lookback = networks[0].config.context_length
     context = history[:, -lookback:].to(torch.float32)
+    results = []
     with torch.inference_mode():
         window = normalise_window(context, season, lookback)
-        z, spread = network.forecast_and_spread(window)
-        forecast = fed_back(context, window.decode(z), horizon, lookback, partial(_forecast, network, season))
-    return forecast, window.scale * spread
+        candidates = networks[0].candidates(window)
+        for network in networks:
+            z, spread = network.forecast_and_spread(window, candidates)
+            forecast = fed_back(
+                context, window.decode(z), horizon, lookback, partial(_forecast, network, season)
+            )
+            results.append((forecast, window.scale * spread))
+    return results
 
 
 def _forecast(network: BaseNetwork, season: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
@@ -205,13 +223,7 @@ class BaseArtifact:
         self, history: torch.Tensor, horizon: int, levels: Sequence[float], seasons: Sequence[int]
     ) -> Forecast:
         """`predict` by this artifact's own network, every row."""
-        season = torch.as_tensor(seasons, dtype=torch.long)
-        forecast, unit = forecast_and_unit(self.network, history, horizon, season)
-        intervals = {}
-        for level in levels:
-            width = self.calibration.half_widths(unit, level, horizon)
-            intervals[level] = (forecast - width, forecast + width)
-        return Forecast(point=forecast, intervals=intervals)
+        return predict_together([self], history, horizon, levels, seasons)[0]
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
@@ -244,6 +256,28 @@ class BaseArtifact:
         long = directory / LONG_SEASONS_FOLDER
         long_seasons = cls.load(long) if is_base_artifact(long) else None
         return cls(config, network, Calibration(scores), metadata, facts=document, long_seasons=long_seasons)
+
+
+def predict_together(
+    artifacts: Sequence[BaseArtifact],
+    history: torch.Tensor,
+    horizon: int,
+    levels: Sequence[float],
+    seasons: Sequence[int],
+) -> list[Forecast]:
+    """Each artifact's forecast of the same rows by its own network (not routed), with its own
+    intervals, the candidates computed once (`forecasts_and_units`)."""
+    season = torch.as_tensor(seasons, dtype=torch.long)
+    forecasts = []
+    for artifact, (forecast, unit) in zip(
+        artifacts, forecasts_and_units([a.network for a in artifacts], history, horizon, season), strict=True
+    ):
+        intervals = {}
+        for level in levels:
+            width = artifact.calibration.half_widths(unit, level, horizon)
+            intervals[level] = (forecast - width, forecast + width)
+        forecasts.append(Forecast(point=forecast, intervals=intervals))
+    return forecasts
 
 
 def folder_digest(folder: str | Path) -> str:

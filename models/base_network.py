@@ -86,6 +86,12 @@ class BaseConfig:
         return candidate_names(self.priors)
 
     @property
+    def candidate_settings(self) -> tuple:
+        """What the candidates a network mixes depend on: networks that agree on it read the
+        same candidates of a window (`BaseNetwork.candidates`)."""
+        return (self.context_length, self.horizon, self.backtest_origins, self.priors)
+
+    @property
     def encoder_cell(self) -> str | None:
         """The recurrent encoder's cell; None for a network without one."""
         return self.cell if self.recurrent else None
@@ -140,17 +146,27 @@ class BaseNetwork(nn.Module):
     def forward(self, window: NormalisedWindow) -> torch.Tensor:
         return self.forecast_and_spread(window)[0]
 
-    def forecast_and_spread(self, window: NormalisedWindow) -> tuple[torch.Tensor, torch.Tensor]:
+    def candidates(self, window: NormalisedWindow) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The window's candidate forecasts [B, H, K] and their in-context errors [B, K] (None
+        without backtest origins): what the network mixes."""
+        config = self.config
+        return candidate_forecasts(window, config.horizon, config.backtest_origins, config.priors)
+
+    def forecast_and_spread(
+        self, window: NormalisedWindow, candidates: tuple[torch.Tensor, torch.Tensor | None] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The normalised forecast [B, H] and the window's spread [B, 1]: the in-context
         one-step error of the first step's mix (what ETS's sigma is to its intervals), at least
-        MIN_SPREAD; 1 (the window's mean absolute step) where there is no in-context error."""
+        MIN_SPREAD; 1 (the window's mean absolute step) where there is no in-context error.
+        `candidates`: the window's `candidates`, when already computed (by a network with the
+        same `candidate_settings`)."""
         config = self.config
         season = window.season.to(window.z.dtype).clamp_max(config.max_season)[:, None]
         # whether the window has a season, and its length on a log scale from 1 to max_season
         season_features = torch.cat(
             [(season > 1).to(season.dtype), season.log() / np.log(max(config.max_season, 2))], dim=1
         )
-        priors, errors = candidate_forecasts(window, config.horizon, config.backtest_origins, config.priors)
+        priors, errors = candidates if candidates is not None else self.candidates(window)
         parts = []
         if errors is not None:
             has_errors = (errors.sum(dim=1, keepdim=True) > 0).to(errors.dtype)

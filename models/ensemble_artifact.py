@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from models.artifact import ArtifactMetadata, Forecast, ForecasterArtifact
-from models.base_artifact import BaseArtifact, load_member
+from models.base_artifact import BaseArtifact, load_member, predict_together
 from models.base_network import BaseConfig
 from models.network import ForecasterConfig
 
@@ -89,7 +89,7 @@ class EnsembleArtifact:
         """The mean of the members' forecasts, each interval bound the mean of theirs."""
         self.check_horizon(horizon)
         seasons = list(seasons) or [self.fixed_season] * history.shape[0]
-        forecasts = [member.predict(history, horizon, levels, seasons) for member in self.members]
+        forecasts = self._member_forecasts(history, horizon, levels, seasons)
         return Forecast(
             point=torch.stack([forecast.point for forecast in forecasts]).mean(dim=0),
             intervals={
@@ -100,6 +100,25 @@ class EnsembleArtifact:
                 for level in levels
             },
         )
+
+    def _member_forecasts(
+        self, history: torch.Tensor, horizon: int, levels: Sequence[float], seasons: Sequence[int]
+    ) -> list[Forecast]:
+        """Each member's forecast, in order; base members of one network that read the same
+        candidates (the zero-shot and the fine-tuned base) compute them once."""
+        forecasts: dict[int, Forecast] = {}
+        shared: dict[tuple, list[int]] = {}
+        for index, member in enumerate(self.members):
+            if isinstance(member, BaseArtifact) and member.long_seasons is None:
+                shared.setdefault(member.config.candidate_settings, []).append(index)
+            else:
+                forecasts[index] = member.predict(history, horizon, levels, seasons)
+        for indices in shared.values():
+            together = [self.members[index] for index in indices]
+            forecasts.update(
+                zip(indices, predict_together(together, history, horizon, levels, seasons), strict=True)
+            )
+        return [forecasts[index] for index in range(len(self.members))]
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)

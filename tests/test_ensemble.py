@@ -6,21 +6,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_BASE
+from conftest import TINY_BASE, TINY_LONG_SEASONS
 
 from models.artifact import ArtifactMetadata
 from models.base_artifact import BaseArtifact
-from models.base_network import BaseNetwork
+from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
 from models.ensemble_artifact import EnsembleArtifact
 from models.loading import is_artifact, load_artifact
+from models.priors import PRIORS
 from training.ensemble import choose, critical_t
 
 
-def _member(seed: int, season: int = 12) -> BaseArtifact:
+def _member(seed: int, season: int = 12, config: BaseConfig = TINY_BASE) -> BaseArtifact:
     torch.manual_seed(seed)
     metadata = ArtifactMetadata(name="sales", season_length=season)
-    return BaseArtifact(TINY_BASE, BaseNetwork(TINY_BASE), Calibration(torch.rand(30, 6)), metadata)
+    return BaseArtifact(config, BaseNetwork(config), Calibration(torch.rand(30, 6)), metadata)
 
 
 def test_choose_keeps_the_combination_unless_a_member_is_better_with_evidence():
@@ -65,6 +66,30 @@ def test_the_ensemble_forecasts_the_mean_of_its_members_and_round_trips(tmp_path
     assert isinstance(loaded, EnsembleArtifact) and loaded.kind == "ensemble" and len(loaded.members) == 2
     torch.testing.assert_close(loaded.predict(history, 9, [80]).intervals[80][0], prediction.intervals[80][0])
     assert loaded.fixed_season == 12 and loaded.lookback == TINY_BASE.context_length
+
+
+def test_base_members_that_read_the_same_candidates_compute_them_once(monkeypatch):
+    """The zero-shot and the fine-tuned base of a series mix the same candidates: the ensemble
+    computes them once for both, and each member still forecasts exactly as it does alone."""
+    other = TINY_LONG_SEASONS
+    members = [_member(0), _member(1), _member(2, config=other)]
+    history = torch.randn(4, 40).cumsum(dim=1) + 50.0
+    alone = [member.predict(history, 6, [80], seasons=[12] * 4) for member in members]
+    ensemble = EnsembleArtifact(members, ArtifactMetadata(name="sales", season_length=12))
+    computed = []
+    candidates = BaseNetwork.candidates
+    monkeypatch.setattr(
+        BaseNetwork,
+        "candidates",
+        lambda network, window: computed.append(network) or candidates(network, window),
+    )
+    together = ensemble._member_forecasts(history, 6, [80], [12] * 4)
+    # once for the two alike, once for the member with other priors (within the trained
+    # horizon: steps fed back beyond it read each network's own forecast)
+    assert [network.config.priors for network in computed] == [TINY_BASE.priors, PRIORS]
+    for own, shared in zip(alone, together, strict=True):
+        assert torch.equal(own.point, shared.point)
+        assert all(torch.equal(own.intervals[80][bound], shared.intervals[80][bound]) for bound in (0, 1))
 
 
 def test_the_champion_goes_to_the_rules_choice_unless_an_earlier_version_scored_better(in_tmp):
