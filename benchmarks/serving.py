@@ -56,10 +56,10 @@ def sh(*command: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
 
 
-def train_model(store: Path) -> str:
-    """A default-config LSTM on passengers (context 48, horizon 12) in a scratch store: the local
-    model alone (`--from-scratch`), the reference model ../shared/BENCHMARK.md measures; the base
-    is measured on its own below."""
+def train_passengers(store: Path, *options: str) -> str:
+    """`python -m training --series passengers` with `options` into a new SQLite store in `store`;
+    its tracking URI."""
+    store.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{store / 'mlflow.db'}"
     sh(
         sys.executable,
@@ -67,18 +67,22 @@ def train_model(store: Path) -> str:
         "training",
         "--series",
         "passengers",
-        "--cell",
-        "lstm",
-        "--context-length",
-        str(HISTORY),
-        "--max-epochs",
-        "3",
-        "--from-scratch",
+        *options,
         "--no-progress",
         "--tracking-uri",
         uri,
         cwd=store,
         env={**os.environ, "PYTHONPATH": PYTHONPATH},
+    )
+    return uri
+
+
+def train_model(store: Path) -> str:
+    """A default-config LSTM on passengers (context 48, horizon 12) in a scratch store: the local
+    model alone (`--from-scratch`), the reference model ../shared/BENCHMARK.md measures; the base
+    is measured on its own below."""
+    uri = train_passengers(
+        store, "--cell", "lstm", "--context-length", str(HISTORY), "--max-epochs", "3", "--from-scratch"
     )
     # the shipped base, registered as `make run` registers it
     sh(
@@ -95,21 +99,7 @@ def train_default_champion(store: Path) -> str:
     """passengers as `make train` trains it by default (local LSTM and GRU, zero-shot and
     fine-tuned base, their ensemble; the champion rule picks), in a scratch store of its own:
     what a user's `POST /forecast` to a model they trained meets."""
-    store.mkdir(parents=True, exist_ok=True)
-    uri = f"sqlite:///{store / 'mlflow.db'}"
-    sh(
-        sys.executable,
-        "-m",
-        "training",
-        "--series",
-        "passengers",
-        "--no-progress",
-        "--tracking-uri",
-        uri,
-        cwd=store,
-        env={**os.environ, "PYTHONPATH": PYTHONPATH},
-    )
-    return uri
+    return train_passengers(store)
 
 
 def start(
