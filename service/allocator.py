@@ -13,7 +13,6 @@ batches run in the threadpool, and a thread's own arena is made of heaps glibc m
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 
 log = logging.getLogger("service")
@@ -32,10 +31,11 @@ def keep_freed_memory(megabytes: int) -> bool:
     the process starts threads. False where the C library is not glibc."""
     if megabytes <= 0:
         return False
-    name = ctypes.util.find_library("c")
     try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError, TypeError):
+        # the process's own symbols, the C library's among them (find_library would run
+        # ldconfig in a subprocess at every start-up)
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
         log.info("the C library has no mallopt: allocator left as it is")
         return False
     applied = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
