@@ -229,8 +229,10 @@ def autoregression(
     positions whose lags are all observed and shrunk toward the seasonal random walk
     z_t = z_(t-1) + z_(t-m) - z_(t-m-1) (naive without a season), so a short window forecasts
     like those. The path stays within one range of the window's values beyond its extremes
-    (an explosive fit is cut there)."""
-    z, observed, season = window.z, window.observed, window.season
+    (an explosive fit is cut there). Fitted and iterated in float64: a trending window's sums of
+    squares reach 1e8, where float32 moves a near-unit-root path by up to half a window unit."""
+    dtype = window.z.dtype
+    z, observed, season = window.z.double(), window.observed.double(), window.season
     batch, context = z.shape
     seasonal = (season > 1)[:, None]
     back = torch.arange(context, device=z.device)[None, :] - season[:, None]
@@ -297,7 +299,7 @@ def autoregression(
         lagged_values = path.gather(1, (position - lags).clamp_min(0))
         next_value = (lagged_values * coefficients[:, :-1]).sum(dim=1) + coefficients[:, -1]
         path[:, position] = torch.minimum(torch.maximum(next_value, low - span), high + span)
-    return path[:, context:], backtests
+    return path[:, context:].to(dtype), backtests.to(dtype)
 
 
 # a log-scale prior reaches at most this many times the window's largest value (e^3)

@@ -160,3 +160,27 @@ def test_a_window_too_short_to_fit_an_autoregression_forecasts_its_random_walk()
     forecast = window.decode(autoregression(window, 3)[0])[0]
     # z_t = z_(t-1) + z_(t-4) - z_(t-5): the last value plus the step a season before
     torch.testing.assert_close(forecast, torch.tensor([10.0, 9.0, 12.0]), rtol=1e-3, atol=1e-2)
+
+
+def test_a_trending_window_s_autoregression_does_not_depend_on_the_float_precision_of_its_input() -> None:
+    """512 values of a trend with a random-walk part: sums of squares near 1e8, where a float32
+    fit moved the iterated path by about half a window unit."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(600.0)
+    histories = [
+        1000 + 0.5 * steps + rng.normal(size=600).cumsum() + 10 * np.sin(steps * 2 * np.pi / 24)
+        for _ in range(64)
+    ]
+    window = normalise_window(pad_histories(histories, 512), torch.full((64,), 24), 512)
+    in_float64 = NormalisedWindow(
+        z=window.z.double(),
+        observed=window.observed.double(),
+        level=window.level.double(),
+        scale=window.scale.double(),
+        season=window.season,
+    )
+    path, backtests = autoregression(window, 24, origins=12)
+    reference_path, reference_backtests = autoregression(in_float64, 24, origins=12)
+    assert path.dtype == torch.float32
+    torch.testing.assert_close(path.double(), reference_path, rtol=0, atol=1e-4)
+    torch.testing.assert_close(backtests.double(), reference_backtests, rtol=0, atol=1e-4)
