@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 CANDIDATE_PERIODS = (4, 5, 7, 12, 24, 48, 52)
 # the one-sided 90 % normal quantile, as R forecast's `seasonal test` uses
@@ -24,16 +25,40 @@ SEASONS_NEEDED = 3
 HALF_SHARE = 0.6
 
 
-def autocorrelations(histories: Sequence[Sequence[float]], max_lag: int) -> tuple[np.ndarray, np.ndarray]:
+def padded(histories: Sequence[Sequence[float]] | np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Histories -> (their values [B, T], NaN-padded on the left; each one's length [B]). A 2-D
+    array or tensor is taken as already padded: its leading NaN are padding, not values."""
+    if isinstance(histories, torch.Tensor | np.ndarray):
+        values = np.asarray(histories, dtype=np.float64).reshape(len(histories), -1)
+        finite = np.isfinite(values)
+        first = np.where(finite.any(axis=1), finite.argmax(axis=1), values.shape[1])
+        return values, values.shape[1] - first
+    lengths = np.array([len(history) for history in histories], dtype=np.int64)
+    if len(set(lengths.tolist())) <= 1:  # the usual batch: one conversion, no padding
+        return np.asarray(histories, dtype=np.float64).reshape(len(histories), -1), lengths
+    values = np.full((len(histories), int(lengths.max())), np.nan)
+    for row, history in zip(values, histories, strict=True):
+        if len(history):
+            row[len(row) - len(history) :] = history
+    return values, lengths
+
+
+def autocorrelations(
+    histories: Sequence[Sequence[float]] | np.ndarray | torch.Tensor, max_lag: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Autocorrelations r_0 .. r_max_lag [B, max_lag + 1] of each once-differenced history (the
-    usual biased estimator; r_0 = 1, all 0 for a constant one) and the differences' counts [B]."""
-    counts = np.array([max(len(history) - 1, 0) for history in histories])
-    width = max(int(counts.max(initial=0)), 1)
-    centred = np.zeros((len(histories), width))
-    for row, history in enumerate(histories):
-        steps = np.diff(np.asarray(history, dtype=np.float64))
-        if len(steps) and np.all(np.isfinite(steps)):  # a history with gaps is not tested
-            centred[row, : len(steps)] = steps - steps.mean()
+    usual biased estimator; r_0 = 1, all 0 for a constant one or one with a gap) and the
+    differences' counts [B]. Histories as `padded` reads them."""
+    values, lengths = padded(histories)
+    counts = np.maximum(lengths - 1, 0)
+    width = max(values.shape[1] - 1, 1)
+    steps = np.diff(values, axis=1) if values.shape[1] > 1 else np.zeros((len(values), 1))
+    # step j joins values j and j + 1: inside a history from its first value on
+    inside = np.arange(steps.shape[1])[None, :] >= (values.shape[1] - lengths)[:, None]
+    tested = inside & np.isfinite(np.where(inside, steps, 0.0)).all(axis=1, keepdims=True)
+    steps = np.where(tested, steps, 0.0)
+    mean = steps.sum(axis=1, keepdims=True) / np.maximum(counts, 1)[:, None]
+    centred = np.where(tested, steps - mean, 0.0)
     spectrum = np.fft.rfft(centred, n=2 * width)
     covariances = np.fft.irfft(spectrum * np.conj(spectrum), n=2 * width)[:, : max_lag + 1]
     if covariances.shape[1] < max_lag + 1:
@@ -45,10 +70,12 @@ def autocorrelations(histories: Sequence[Sequence[float]], max_lag: int) -> tupl
 
 
 def detect_seasons(
-    histories: Sequence[Sequence[float]], candidates: Sequence[int] = CANDIDATE_PERIODS
+    histories: Sequence[Sequence[float]] | np.ndarray | torch.Tensor,
+    candidates: Sequence[int] = CANDIDATE_PERIODS,
 ) -> list[int]:
-    """The season length of each history (finite values, oldest first); 1 = none."""
-    if not histories:
+    """The season length of each history (finite values, oldest first; or a NaN-left-padded
+    2-D array, as `padded` reads it); 1 = none."""
+    if len(histories) == 0:
         return []
     periods = np.array(sorted(candidates))
     r, counts = autocorrelations(histories, int(periods.max()))
@@ -56,18 +83,25 @@ def detect_seasons(
     spread = 1.0 + 2.0 * (np.cumsum(r**2, axis=1) - 1.0 - r**2)
     bounds = CRITICAL_VALUE * np.sqrt(spread[:, periods] / np.maximum(counts, 1)[:, None])
     testable = SEASONS_NEEDED * periods[None, :] <= (counts + 1)[:, None]
-    passing = testable & (r[:, periods] > bounds)
-    seasons = []
-    for row in range(len(histories)):
-        found = {int(m): float(r[row, m]) for m in periods[passing[row]]}
-        if not found:
-            seasons.append(1)
-            continue
-        best = max(found, key=found.__getitem__)
-        while best % 2 == 0 and best // 2 in found and found[best // 2] >= HALF_SHARE * found[best]:
-            best //= 2
-        seasons.append(best)
-    return seasons
+    at_periods = r[:, periods]
+    passing = testable & (at_periods > bounds)
+    rows = np.arange(len(r))
+    # the passing period with the largest autocorrelation (the shortest of equals)
+    best = np.where(passing, at_periods, -np.inf).argmax(axis=1)
+    # then half of it, while that passes too with nearly as large an autocorrelation
+    position = {int(m): index for index, m in enumerate(periods)}
+    half = np.array([position.get(int(m) // 2, -1) if m % 2 == 0 else -1 for m in periods])
+    for _ in periods:
+        smaller = half[best]
+        takes = (
+            (smaller >= 0)
+            & passing[rows, smaller]
+            & (at_periods[rows, smaller] >= HALF_SHARE * at_periods[rows, best])
+        )
+        if not takes.any():
+            break
+        best = np.where(takes, smaller, best)
+    return np.where(passing.any(axis=1), periods[best], 1).tolist()
 
 
 def detect_season(history: Sequence[float], candidates: Sequence[int] = CANDIDATE_PERIODS) -> int:
