@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from models.seasonality import detect_season, detect_seasons
 
@@ -40,3 +41,14 @@ def test_a_batch_gives_what_each_history_gives_alone() -> None:
     histories = [seasonal(12, 200, 1), seasonal(7, 60, 2), list(np.arange(10.0)), seasonal(4, 13, 3)]
     assert detect_seasons(histories) == [detect_season(history) for history in histories]
     assert detect_seasons([]) == []
+
+
+def test_a_nan_left_padded_batch_reads_as_its_histories() -> None:
+    """Leading NaN of a padded row are padding; a NaN after a row's first value is a gap."""
+    histories = [seasonal(12, 200, 1), seasonal(7, 60, 2), seasonal(4, 40, 3), list(np.arange(10.0))]
+    batch = torch.full((len(histories), 200), torch.nan, dtype=torch.float64)
+    for row, history in zip(batch, histories, strict=True):
+        row[200 - len(history) :] = torch.tensor(history)
+    assert detect_seasons(batch) == detect_seasons(histories) == [12, 7, 4, 1]
+    batch[1, 170] = torch.nan
+    assert detect_seasons(batch.numpy()) == [12, 1, 4, 1]
