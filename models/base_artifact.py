@@ -41,7 +41,7 @@ from models.artifact import (
 from models.base_network import CONFIG_FILE, WEIGHTS_FILE, BaseConfig, BaseNetwork
 from models.calibration import Calibration
 from models.seasonality import detect_seasons
-from models.window import normalise_window
+from models.window import effective_seasons, normalise_window
 
 CALIBRATION_FILE = "calibration.pt"
 BASE_FORMAT = "base-1"
@@ -202,8 +202,8 @@ class BaseArtifact:
         self.check_horizon(horizon)
         seasons = list(seasons) or [1] * history.shape[0]
         # routed by the season the network would use: none when the context has less than one
-        season = torch.as_tensor(seasons)
-        long = (season >= LONG_SEASON) & (season <= torch.isfinite(history[:, -self.lookback :]).sum(dim=1))
+        count = torch.isfinite(history[:, -self.lookback :]).sum(dim=1)
+        long = effective_seasons(torch.as_tensor(seasons), count) >= LONG_SEASON
         if self.long_seasons is None or not bool(long.any()):
             return self._predict(history, horizon, levels, seasons)
         if bool(long.all()):

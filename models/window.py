@@ -66,12 +66,18 @@ def normalise_window(history: torch.Tensor, season: torch.Tensor, context_length
     return normalise_values(context.nan_to_num(0.0, 0.0, 0.0), observed.to(context.dtype), season)
 
 
+def effective_seasons(season: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """The season each window uses [B]: the one given (0 or 1 = none) when the window holds at
+    least that many values (`count` [B]), else 1 - a season longer than the history is none."""
+    season = season.to(count.dtype).clamp_min(1)
+    return torch.where(season <= count, season, torch.ones_like(season))
+
+
 def normalise_values(filled: torch.Tensor, observed: torch.Tensor, season: torch.Tensor) -> NormalisedWindow:
     """`normalise_window` of values [B, C] that are 0 where `observed` [B, C] is 0.0 (1.0 where a
     value was given). Masks multiply instead of `torch.where`, several times faster on CPU."""
     count = observed.sum(dim=1).long()
-    season = season.to(count.dtype).clamp_min(1)
-    season = torch.where(season <= count, season, torch.ones_like(season))
+    season = effective_seasons(season, count)
     level = _block_mean(filled, torch.zeros_like(count), season)
     # mean absolute step over the steps whose both ends were observed
     steps = observed[:, 1:] * observed[:, :-1]
