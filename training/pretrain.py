@@ -26,7 +26,13 @@ from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_only
 
 from models.artifact import ArtifactMetadata, tracking_uri_or_default
-from models.base_artifact import LONG_SEASON, LONG_SEASONS_FOLDER, BaseArtifact, conformity_scores
+from models.base_artifact import (
+    LONG_SEASON,
+    LONG_SEASONS_FOLDER,
+    SHIPPED_BASE,
+    BaseArtifact,
+    conformity_scores,
+)
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
 from models.priors import PRIORS
@@ -36,7 +42,6 @@ from training.corpus_windows import Batch, CorpusDataModule
 from training.tracking import EXPERIMENT, configure_tracking
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUTPUT = PROJECT_ROOT / "models" / "base"
 DEFAULT_CHECKPOINTS = PROJECT_ROOT / ".cache" / "pretrain" / "checkpoints"
 RUN_ID_FILE = "mlflow_run_id"
 
@@ -151,10 +156,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--long-seasons",
         action="store_true",
         help=f"the base's network for seasons of {LONG_SEASON} and longer: every prior (the in-window "
-        f"autoregression too), into {DEFAULT_OUTPUT.name}/{LONG_SEASONS_FOLDER}/ with checkpoints of its own",
+        f"autoregression too), into {SHIPPED_BASE.name}/{LONG_SEASONS_FOLDER}/ with checkpoints of its own",
     )
     parser.add_argument(
-        "--output", type=Path, help=f"where the weights and config go (default: {DEFAULT_OUTPUT})"
+        "--output", type=Path, help=f"where the weights and config go (default: {SHIPPED_BASE})"
     )
     parser.add_argument(
         "--checkpoint-dir",
@@ -205,10 +210,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.add_argument(flag, type=type(default), default=default)
     args = parser.parse_args(argv)
     if args.long_seasons:
-        args.output = args.output or DEFAULT_OUTPUT / LONG_SEASONS_FOLDER
+        args.output = args.output or SHIPPED_BASE / LONG_SEASONS_FOLDER
         args.checkpoint_dir = args.checkpoint_dir or DEFAULT_CHECKPOINTS.parent / LONG_SEASONS_FOLDER
         args.priors = args.priors or PRIORS
-    args.output = args.output or DEFAULT_OUTPUT
+    args.output = args.output or SHIPPED_BASE
     args.checkpoint_dir = args.checkpoint_dir or DEFAULT_CHECKPOINTS
     args.priors = args.priors or defaults.priors
     for name in (
