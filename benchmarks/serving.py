@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 from benchmarks.wrk import run_wrk
+from models.allocator import keep_freed_memory
 from models.artifact import ForecasterArtifact
 from models.base_artifact import SHIPPED_BASE, BaseArtifact
-from service.allocator import keep_freed_memory
 from service.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"

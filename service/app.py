@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.allocator import keep_freed_memory
+from models.allocator import keep_freed_memory
 from service.deps import require_api_key
 from service.forecasting import RequestProblem
 from service.middleware import RequestContextMiddleware, configure_logging

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from models.allocator import DEFAULT_KEEP_FREED_MB
 from models.artifact import CHAMPION_ALIAS, DEFAULT_TRACKING_URI
 
 
@@ -29,8 +30,8 @@ class Settings(BaseSettings):
     max_batch: int = Field(2_000, ge=1)
     torch_threads: int = Field(1, ge=1)
     # freed memory the process keeps for the next request instead of returning it to the OS
-    # (service.allocator: large batches run ~40 % faster); 0 = the C library's defaults
-    keep_freed_mb: int = Field(256, ge=0)
+    # (models.allocator: large batches run ~40 % faster); 0 = the C library's defaults
+    keep_freed_mb: int = Field(DEFAULT_KEEP_FREED_MB, ge=0)
     # off-request threshold: batches at least this big run in the threadpool, not on the event loop
     threadpool_batch: int = Field(64, ge=1)
     retry_seconds: float = Field(5.0, gt=0)

@@ -1,4 +1,4 @@
-"""service.allocator: memory a request frees stays with the process for the next one, and
+"""models.allocator: memory a request frees stays with the process for the next one, and
 worker threads allocate from that same heap."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from service.allocator import keep_freed_memory
+from models.allocator import keep_freed_memory
 
 # in a fresh interpreter: RSS growth (MB) left by allocating and freeing a 24 MB tensor
 FREED = """
 import sys, torch
-from service.allocator import keep_freed_memory
+from models.allocator import keep_freed_memory
 applied = keep_freed_memory(int(sys.argv[1]))
 def rss_mb():
     return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
@@ -26,7 +26,7 @@ print(applied, rss_mb() - before)
 # in a fresh interpreter: how many malloc arenas (glibc's malloc_info) after a thread allocated
 ARENAS = """
 import ctypes, sys, tempfile, threading, torch
-from service.allocator import keep_freed_memory
+from models.allocator import keep_freed_memory
 keep_freed_memory(int(sys.argv[1]))
 worker = threading.Thread(target=lambda: [torch.ones(1000), [bytearray(1000) for _ in range(100)]])
 worker.start()

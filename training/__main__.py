@@ -24,6 +24,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from models.allocator import DEFAULT_KEEP_FREED_MB, keep_freed_memory
 from models.artifact import BASE_MODEL, CHAMPION_ALIAS, tracking_uri_or_default
 from models.base_artifact import DIGEST_TAG, SHIPPED_BASE, folder_digest, is_base_artifact
 from models.base_network import CONFIG_FILE
@@ -162,6 +163,8 @@ def build_configs(args: argparse.Namespace) -> list[TrainConfig]:
 
 def main(argv: list[str] | None = None) -> int:
     configure_output()
+    # training frees and reallocates tensors of several MB every step (ablations.md section 31)
+    keep_freed_memory(DEFAULT_KEEP_FREED_MB)
     args = parse_args(argv)
     try:
         configs = build_configs(args)

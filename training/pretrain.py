@@ -25,6 +25,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_only
 
+from models.allocator import DEFAULT_KEEP_FREED_MB, keep_freed_memory
 from models.artifact import ArtifactMetadata, tracking_uri_or_default
 from models.base_artifact import (
     LONG_SEASON,
@@ -325,6 +326,8 @@ def pretrain(args: argparse.Namespace) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # every step frees and reallocates tensors of several MB (ablations.md section 31)
+    keep_freed_memory(DEFAULT_KEEP_FREED_MB)
     args = parse_args(argv)
     output = pretrain(args)
     if rank_zero_only.rank == 0:
