@@ -91,7 +91,7 @@ $(CORPUS_FILE):
 	$(MAKE) corpus
 
 ## pretrain the global base on the corpus (built first when missing): two networks, weights,
-## config and calibration into models/base/ and, for seasons of 24 and longer, with the in-window
+## config and calibration into models/base/ and, for seasons of 24 and longer and rows without one, with the in-window
 ## autoregression among its candidates, into models/base/long_seasons/; checkpoints in
 ## .cache/pretrain/ (a rerun resumes from them), each run in MLflow
 ## (make pretrain ARGS="--devices 2"; python -m training.pretrain --help)

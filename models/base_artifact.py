@@ -5,9 +5,10 @@ config, the artifact's metadata and facts about the run that made it) and `calib
 (conformity scores: |forecast - target| in units of the window's scale times its spread -
 the in-context one-step error of the network's mix - one row per held-out window). The
 pretrained base ships in `models/base/` with scores from held-out corpus series, and with a
-second network of the same kind in `models/base/long_seasons/` that forecasts the rows whose
-season is at least LONG_SEASON (hourly, half-hourly, weekly data: it also mixes the in-window
-autoregression, which helps there and not at shorter seasons - ablations.md section 29). A model
+second network of the same kind in `models/base/long_seasons/` that also mixes the in-window
+autoregression and forecasts the rows it helps (`second_network_rows`): those whose season is at
+least LONG_SEASON (hourly, half-hourly, weekly data - ablations.md section 29) and those without
+a season (yearly data - section 33); the seasons between stay with the first. A model
 fine-tuned from the base (`make train`) is a folder of one network, the one its season routes
 to, with its own series' metadata and validation scores.
 
@@ -55,9 +56,16 @@ DETECTION_WINDOW = 512
 # the longest season a caller may give: no series has a longer one (one longer than the history
 # is simply not used)
 MAX_SEASON = 10_000
-# rows with a season at least this long go to the long-season network when the base has one
+# rows with a season at least this long go to the second network when the base has one
 LONG_SEASON = 24
+# the second network's folder, named for its first use (long seasons; now also no season)
 LONG_SEASONS_FOLDER = "long_seasons"
+
+
+def second_network_rows(season: torch.Tensor) -> torch.Tensor:
+    """Which rows [B] the base's second network forecasts, by the season each row uses (after
+    `models.window.effective_seasons`): at least LONG_SEASON, or none (1)."""
+    return (season >= LONG_SEASON) | (season <= 1)
 
 
 def forecast_and_unit(
@@ -119,7 +127,7 @@ class BaseArtifact:
     calibration: Calibration
     metadata: ArtifactMetadata = field(default_factory=ArtifactMetadata)
     facts: dict = field(default_factory=dict)
-    # the network for seasons of at least LONG_SEASON; None: this network forecasts every row
+    # the second network (`second_network_rows`); None: this network forecasts every row
     long_seasons: BaseArtifact | None = None
     kind = "base"
 
@@ -129,7 +137,7 @@ class BaseArtifact:
     def for_season(self, season: int) -> BaseArtifact:
         """The one network that forecasts series of this season, as an artifact of its own
         (what `make train` fine-tunes and serves for a series)."""
-        if self.long_seasons is not None and season >= LONG_SEASON:
+        if self.long_seasons is not None and bool(second_network_rows(torch.tensor([season]))[0]):
             return self.long_seasons
         return replace(self, long_seasons=None)
 
@@ -197,13 +205,13 @@ class BaseArtifact:
         """history [B, T] (NaN-padded on the left), one season per row (default: none) ->
         `horizon` steps; beyond the trained horizon the forecast is fed back as history, and
         the interval widths grow with sqrt(step / H) (`Calibration.half_widths`). Rows whose
-        season is at least LONG_SEASON, and within their context, go to the long-season network
-        (one forward pass per network)."""
+        season is at least LONG_SEASON and within their context, and rows without a season, go
+        to the second network (one forward pass per network)."""
         self.check_horizon(horizon)
         seasons = list(seasons) or [1] * history.shape[0]
         # routed by the season the network would use: none when the context has less than one
         count = torch.isfinite(history[:, -self.lookback :]).sum(dim=1)
-        long = effective_seasons(torch.as_tensor(seasons), count) >= LONG_SEASON
+        long = second_network_rows(effective_seasons(torch.as_tensor(seasons), count))
         if self.long_seasons is None or not bool(long.any()):
             return self._predict(history, horizon, levels, seasons)
         if bool(long.all()):

@@ -156,7 +156,7 @@ MLFLOW_VARIABLES = (
     "MLFLOW_EXPERIMENT_ID",
 )
 TINY_BASE = BaseConfig(context_length=24, horizon=6, hidden_size=8, num_layers=1)
-# the tiny base's network for seasons of 24 and longer mixes every prior, the autoregression too
+# the tiny base's second network (seasons of 24 and longer, and none) mixes every prior, the autoregression too
 TINY_LONG_SEASONS = replace(TINY_BASE, priors=PRIORS)
 
 

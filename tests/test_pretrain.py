@@ -88,7 +88,7 @@ def test_a_base_saved_before_its_config_named_the_priors_loads_as_the_first_eigh
     assert BaseConfig().priors == CLOSED_FORM_PRIORS
 
 
-def test_rows_with_long_seasons_go_to_the_long_season_network(tiny_base: Path, tmp_path: Path) -> None:
+def test_rows_with_long_seasons_or_none_go_to_the_second_network(tiny_base: Path, tmp_path: Path) -> None:
     base = BaseArtifact.load(tiny_base)
     assert base.long_seasons is not None and "autoregressive" in base.long_seasons.config.priors
     rng = np.random.default_rng(0)
@@ -96,20 +96,23 @@ def test_rows_with_long_seasons_go_to_the_long_season_network(tiny_base: Path, t
     seasons = [12, LONG_SEASON, 1, 48]
     routed = base.predict(histories, 6, [80], seasons)
     short = base.for_season(12)
-    long = base.for_season(LONG_SEASON)
-    assert short.long_seasons is None and long is base.long_seasons and base.for_season(48) is long
-    # a season longer than the context is none (models.window): that row stays with the short one
+    second = base.for_season(LONG_SEASON)
+    assert short.long_seasons is None and second is base.long_seasons
+    assert base.for_season(48) is second and base.for_season(1) is second and base.for_season(4) is not second
+    # a season longer than the context (24 values) is none (models.window): that row goes with
+    # the rows without a season
     alone = {
-        "short": short.predict(histories[[0, 2, 3]], 6, [80], [12, 1, 48]),
-        "long": long.predict(histories[[1]], 6, [80], [LONG_SEASON]),
+        "short": short.predict(histories[[0]], 6, [80], [12]),
+        "second": second.predict(histories[[1, 2, 3]], 6, [80], [LONG_SEASON, 1, 48]),
     }
-    for rows, part in (([0, 2, 3], alone["short"]), ([1], alone["long"])):
+    for rows, part in (([0], alone["short"]), ([1, 2, 3], alone["second"])):
         torch.testing.assert_close(routed.point[rows], part.point)
         torch.testing.assert_close(routed.intervals[80][0][rows], part.intervals[80][0])
-    # the two networks differ: the routing is what gives the long rows their forecast
-    assert not torch.allclose(
-        short.predict(histories[[1]], 6, seasons=[LONG_SEASON]).point, routed.point[[1]]
-    )
+    # the two networks differ: the routing is what gives those rows their forecast
+    for row, season in ((1, LONG_SEASON), (2, 1)):
+        assert not torch.allclose(
+            short.predict(histories[[row]], 6, seasons=[season]).point, routed.point[[row]]
+        )
     # the registered base's digest covers the long-season network's files
     copy = base.save(tmp_path / "copy")
     assert folder_digest(copy) == folder_digest(tiny_base)

@@ -317,7 +317,7 @@ def train(
         raise ValueError(
             "the ensemble is combined from the other candidates (training.ensemble), not trained"
         )
-    # the base network this series' season routes to (models.base_artifact.LONG_SEASON)
+    # the base network this series' season routes to (models.base_artifact.second_network_rows)
     base = (
         None
         if config.candidate == "local"

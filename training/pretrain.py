@@ -156,8 +156,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--long-seasons",
         action="store_true",
-        help=f"the base's network for seasons of {LONG_SEASON} and longer: every prior (the in-window "
-        f"autoregression too), into {SHIPPED_BASE.name}/{LONG_SEASONS_FOLDER}/ with checkpoints of its own",
+        help=f"the base's second network, for seasons of {LONG_SEASON} and longer and rows without a season: "
+        f"every prior (the in-window autoregression too), into {SHIPPED_BASE.name}/{LONG_SEASONS_FOLDER}/ "
+        "with checkpoints of its own",
     )
     parser.add_argument(
         "--output", type=Path, help=f"where the weights and config go (default: {SHIPPED_BASE})"
