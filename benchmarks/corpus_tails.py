@@ -32,8 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.accuracy import RESULTS
-from benchmarks.zero_shot import LEVELS, ForecastFn, artifact_forecast
+from benchmarks.zero_shot import LEVELS, ForecastFn, artifact_forecast, shown_path, write_results
 from models.base_artifact import SHIPPED_BASE, BaseArtifact
 from training.backtest import mase_scale
 from training.corpus import real
@@ -250,20 +249,16 @@ def main(argv: list[str] | None = None) -> int:
     other = score_rows(series, artifact_forecast(BaseArtifact.load(args.vs))) if args.vs else None
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "base": str(args.base),
-        "versus": str(args.vs) if args.vs else None,
+        "base": shown_path(args.base),
+        "versus": shown_path(args.vs) if args.vs else None,
         "series": len(series),
         "summary": summary(rows, other),
     }
     report["seconds"] = time.perf_counter() - started
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.output_name}.json").write_text(json.dumps(report, indent=1))
     # every row (several MB), for replays; not a result file
     ROWS.mkdir(parents=True, exist_ok=True)
     (ROWS / f"{args.output_name}.json").write_text(json.dumps({"rows": rows, "versus_rows": other}))
-    text = markdown(report)
-    (RESULTS / f"{args.output_name}.md").write_text(text)
-    print(text)
+    write_results(args.output_name, report, markdown(report))
     return 0
 
 

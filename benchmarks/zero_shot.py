@@ -204,21 +204,29 @@ def main(argv: list[str] | None = None) -> int:
     forecast = artifact_forecast(BaseArtifact.load(args.base))
     report: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "base": str(args.base.resolve().relative_to(Path.cwd().resolve()))
-        if args.base.resolve().is_relative_to(Path.cwd().resolve())
-        else str(args.base),
+        "base": shown_path(args.base),
         "data_dir": str(args.data_dir),
     }
     for key, detect in (("given", False), ("detected", True)):
         rows, ratios = evaluate(forecast, args.data_dir, detect)
         report[key] = {"rows": rows, "ratios": ratios, "coverage": coverage_summary(rows)}
     report["seconds"] = time.perf_counter() - started
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.output_name}.json").write_text(json.dumps(report, indent=1))
-    text = markdown(report)
-    (RESULTS / f"{args.output_name}.md").write_text(text)
-    print(text)
+    write_results(args.output_name, report, markdown(report))
     return 0
+
+
+def shown_path(path: Path) -> str:
+    """`path` relative to the working directory when it is under it (result files name no home)."""
+    here = Path.cwd().resolve()
+    return str(path.resolve().relative_to(here)) if path.resolve().is_relative_to(here) else str(path)
+
+
+def write_results(name: str, report: dict, text: str) -> None:
+    """benchmarks/results/<name>.json and .md; the markdown also to stdout."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=1))
+    (RESULTS / f"{name}.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":
