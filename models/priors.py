@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from models.window import NormalisedWindow, normalise_values
+from models.window import NormalisedWindow, effective_seasons, normalise_values
 
 PRIORS = (
     "naive",
@@ -440,7 +440,7 @@ def _closed_form_backtests(
         observed_before[:, -1] = 1.0
         shifted_z.append(torch.nn.functional.pad(z[:, :-back], (back, 0)))
         shifted_observed.append(observed_before)
-        seasons.append(torch.where(window.season <= (count - back).clamp_min(1), window.season, 1))
+        seasons.append(effective_seasons(window.season, count - back))
     earlier = NormalisedWindow(
         z=torch.cat(shifted_z),
         observed=torch.cat(shifted_observed),
