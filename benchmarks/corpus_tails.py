@@ -37,6 +37,7 @@ from models.base_artifact import SHIPPED_BASE, BaseArtifact
 from training.backtest import mase_scale
 from training.corpus import real
 from training.corpus.build import read_manifest
+from training.corpus.datasets import series_id
 
 # the base's trained horizon: the hT window and the h1 origins stop there
 MAX_HORIZON = 24
@@ -65,10 +66,8 @@ def tail_series(min_tail: int = 2) -> list[TailSeries]:
             continue
         cut = dataset.cut
         for item in dataset.series:
-            series_id = ":".join(
-                [dataset.package, dataset.dataset, item.column] + ([item.key] if item.key else [])
-            )
-            if series_id not in manifest:
+            found_id = series_id(dataset.package, dataset.dataset, item.column, item.key)
+            if found_id not in manifest:
                 continue
             used = item.times <= cut
             history = np.asarray(item.values[used], dtype=np.float64)
@@ -77,8 +76,8 @@ def tail_series(min_tail: int = 2) -> list[TailSeries]:
                 continue
             if not (np.isfinite(history[-512:]).all() and np.isfinite(tail).all()):
                 continue
-            season = int(manifest[series_id]["season_length"] or 1)
-            found.append(TailSeries(series_id, season, history, tail))
+            season = int(manifest[found_id]["season_length"] or 1)
+            found.append(TailSeries(found_id, season, history, tail))
     return found
 
 

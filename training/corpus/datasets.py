@@ -82,8 +82,12 @@ class RealSeries:
 
     @property
     def id(self) -> str:
-        parts = [self.package, self.dataset, self.column] + ([self.key] if self.key else [])
-        return ":".join(parts)
+        return series_id(self.package, self.dataset, self.column, self.key)
+
+
+def series_id(package: str, dataset: str, column: str, key: str) -> str:
+    """A real series' id in the manifest: package:dataset:column[:key]."""
+    return ":".join([package, dataset, column] + ([key] if key else []))
 
 
 def time_label(position: float, time_kind: str) -> str:
