@@ -190,6 +190,11 @@ def summary(rows: list[dict], versus: list[dict] | None = None) -> list[dict]:
             "coverage": {
                 level: float(np.mean([row["coverage"][level] for row in members])) for level in ("80", "95")
             },
+            # the goals' measure of calibration: how far each row's coverage is from nominal
+            "deviation": {
+                level: float(np.mean([abs(row["coverage"][level] - int(level) / 100) for row in members]))
+                for level in ("80", "95")
+            },
         }
         if versus is not None:
             pairs = [
@@ -206,7 +211,10 @@ def summary(rows: list[dict], versus: list[dict] | None = None) -> list[dict]:
 
 def markdown(report: dict) -> str:
     versus = report.get("versus")
-    header = "| season | row | rows | vs naive | vs seasonal naive | coverage 80 % | coverage 95 % |"
+    header = (
+        "| season | row | rows | vs naive | vs seasonal naive | coverage 80 % | coverage 95 % "
+        "| mean abs(coverage - nominal) 80 % / 95 % |"
+    )
     if versus:
         header += f" vs {versus} | better / worse by > 3 % |"
     lines = [
@@ -219,12 +227,13 @@ def markdown(report: dict) -> str:
         f"(at most {MAX_HORIZON} values) as one window from the cut. Geometric means of MASE ratios.",
         "",
         header,
-        "|---|---|---|---|---|---|---|" + ("---|---|" if versus else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|---|" if versus else ""),
     ]
     for entry in report["summary"]:
         line = (
             f"| {entry['season']} | {entry['row']} | {entry['rows']} | {entry['vs_naive']:.3f} | "
-            f"{entry['vs_seasonal_naive']:.3f} | {entry['coverage']['80']:.3f} | {entry['coverage']['95']:.3f} |"
+            f"{entry['vs_seasonal_naive']:.3f} | {entry['coverage']['80']:.3f} | {entry['coverage']['95']:.3f} | "
+            f"{entry['deviation']['80']:.3f} / {entry['deviation']['95']:.3f} |"
         )
         if versus:
             line += f" {entry['vs_other']:.3f} | {entry['better_by_3pct']} / {entry['worse_by_3pct']} |"

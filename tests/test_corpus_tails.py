@@ -30,6 +30,8 @@ def test_a_model_that_is_seasonal_naive_scores_as_seasonal_naive() -> None:
     overall = [entry for entry in table if entry["season"] == "all"]
     assert [entry["vs_seasonal_naive"] for entry in overall] == pytest.approx([1.0, 1.0])
     assert [entry["vs_other"] for entry in overall] == pytest.approx([1.0, 1.0])
+    # nothing covered: each row is 0.80 and 0.95 from nominal
+    assert [entry["deviation"] for entry in overall] == [{"80": 0.8, "95": 0.95}] * 2
     assert all(entry["better_by_3pct"] == entry["worse_by_3pct"] == 0 for entry in table)
 
 

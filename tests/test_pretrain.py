@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -23,7 +24,7 @@ from models.priors import CLOSED_FORM_PRIORS, FIRST_PRIORS, PRIORS
 from models.window import pad_histories
 from training.corpus.build import CorpusConfig, synthetic_series
 from training.corpus.store import Corpus, CorpusSeries, save_corpus
-from training.pretrain import main, parse_args
+from training.pretrain import LAST_CHECKPOINT, main, parse_args
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TINY_NETWORK = ["--context-length", "24", "--horizon", "6", "--hidden-size", "8", "--num-layers", "1"]
@@ -191,6 +192,36 @@ def test_resumed_run_ends_with_the_uninterrupted_runs_weights(corpus_path: Path,
         for run in runs
     }
     assert len(histories[True]) == 2 and histories[True] == histories[False]
+
+
+def test_a_killed_run_resumes_from_its_last_finished_epoch(corpus_path: Path, tmp_path: Path) -> None:
+    """SIGKILL mid-run (no handler runs): the checkpoint of the last finished epoch is on disk,
+    and the rerun goes on from it to the end."""
+    env = {key: value for key, value in os.environ.items() if key not in MLFLOW_VARIABLES}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    epochs = 40
+    command = [sys.executable, "-m", "training.pretrain", *run_args(corpus_path, tmp_path, epochs=epochs)]
+    last = tmp_path / "checkpoints" / LAST_CHECKPOINT
+    process = subprocess.Popen(command, cwd=tmp_path, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not last.is_file() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # the checkpoint exists while the run is still going
+        assert process.poll() is None and last.is_file()
+    finally:
+        process.kill()
+        process.wait()
+    interrupted_at = torch.load(last, map_location="cpu", weights_only=False)["epoch"]
+    assert interrupted_at < epochs - 1
+
+    main(run_args(corpus_path, tmp_path, epochs=epochs))
+    facts = json.loads((tmp_path / "base" / "base_network.json").read_text())["pretrain"]
+    assert facts["epochs"] == epochs
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert run.data.tags["resumed_from"] == str(last)
+    assert len(client.get_metric_history(run.info.run_id, "val_loss")) >= epochs
 
 
 def test_ddp_ranks_read_disjoint_shards_and_end_identical(corpus_path: Path, tmp_path: Path) -> None:

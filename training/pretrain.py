@@ -45,6 +45,8 @@ from training.tracking import EXPERIMENT, configure_tracking
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINTS = PROJECT_ROOT / ".cache" / "pretrain" / "checkpoints"
 RUN_ID_FILE = "mlflow_run_id"
+# the checkpoint a rerun resumes from, rewritten after every epoch
+LAST_CHECKPOINT = "last.ckpt"
 
 
 class PretrainModule(L.LightningModule):
@@ -257,7 +259,7 @@ def pretrain(args: argparse.Namespace) -> Path:
     data = CorpusDataModule(
         args.corpus, args.config, args.batch_size, args.windows_per_epoch, args.val_windows, seed=args.seed
     )
-    last = args.checkpoint_dir / "last.ckpt"
+    last = args.checkpoint_dir / LAST_CHECKPOINT
     resume = last if last.is_file() else None
     if resume is not None:
         _checked_resume(resume, module, data)
@@ -283,7 +285,14 @@ def pretrain(args: argparse.Namespace) -> Path:
             logger.experiment.set_tag(logger.run_id, key, str(value))
 
     processes = args.devices * args.num_nodes
-    checkpoint = ModelCheckpoint(dirpath=args.checkpoint_dir, save_last=True, save_top_k=0)
+    # last.ckpt after every epoch: the latest checkpoint is the only one kept, under the name a
+    # rerun resumes from (Lightning's save_last alone writes it at the end of training only)
+    checkpoint = ModelCheckpoint(
+        dirpath=args.checkpoint_dir,
+        filename=LAST_CHECKPOINT.removesuffix(".ckpt"),
+        save_top_k=1,
+        enable_version_counter=False,
+    )
     trainer = L.Trainer(
         accelerator="cpu",
         devices=args.devices,
