@@ -62,30 +62,10 @@ LONG_SEASON = 24
 LONG_SEASONS_FOLDER = "long_seasons"
 
 
-# the season classes routing and interval calibration go by (ablations.md sections 33 and 34)
-NO_SEASON, SHORT_SEASON, LONG_SEASON_CLASS = 0, 1, 2
-
-
-def season_classes(season: torch.Tensor) -> torch.Tensor:
-    """The class [B] of the season each row uses (after `models.window.effective_seasons`):
-    NO_SEASON (1), SHORT_SEASON (below LONG_SEASON) or LONG_SEASON_CLASS."""
-    season = torch.as_tensor(season)
-    return torch.where(
-        season <= 1, NO_SEASON, torch.where(season < LONG_SEASON, SHORT_SEASON, LONG_SEASON_CLASS)
-    )
-
-
-def used_seasons(history: torch.Tensor, seasons: Sequence[int] | torch.Tensor, lookback: int) -> torch.Tensor:
-    """The season each row of `history` [B, T] uses [B]: its own, or none when the latest
-    `lookback` values hold less than one."""
-    count = torch.isfinite(history[:, -lookback:]).sum(dim=1)
-    return effective_seasons(torch.as_tensor(seasons), count)
-
-
 def second_network_rows(season: torch.Tensor) -> torch.Tensor:
-    """Which rows [B] the base's second network forecasts, by the season each row uses:
-    at least LONG_SEASON, or none (1)."""
-    return season_classes(season) != SHORT_SEASON
+    """Which rows [B] the base's second network forecasts, by the season each row uses (after
+    `models.window.effective_seasons`): at least LONG_SEASON, or none (1)."""
+    return (season >= LONG_SEASON) | (season <= 1)
 
 
 def forecast_and_unit(
@@ -230,7 +210,8 @@ class BaseArtifact:
         self.check_horizon(horizon)
         seasons = list(seasons) or [1] * history.shape[0]
         # routed by the season the network would use: none when the context has less than one
-        long = second_network_rows(used_seasons(history, seasons, self.lookback))
+        count = torch.isfinite(history[:, -self.lookback :]).sum(dim=1)
+        long = second_network_rows(effective_seasons(torch.as_tensor(seasons), count))
         if self.long_seasons is None or not bool(long.any()):
             return self._predict(history, horizon, levels, seasons)
         if bool(long.all()):
@@ -263,10 +244,7 @@ class BaseArtifact:
         }
         (directory / CONFIG_FILE).write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
         torch.save(self.network.state_dict(), directory / WEIGHTS_FILE)
-        calibration_rows = {"scores": self.calibration.scores}
-        if self.calibration.groups is not None:
-            calibration_rows["season_classes"] = self.calibration.groups
-        torch.save(calibration_rows, directory / CALIBRATION_FILE)
+        torch.save({"scores": self.calibration.scores}, directory / CALIBRATION_FILE)
         if self.long_seasons is not None:
             self.long_seasons.save(directory / LONG_SEASONS_FOLDER)
         return directory
@@ -282,12 +260,10 @@ class BaseArtifact:
         document.pop("format")
         network = BaseNetwork(config)
         network.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True, map_location="cpu"))
-        # files written before section 34 have no classes: one pool
-        rows = torch.load(directory / CALIBRATION_FILE, weights_only=True, map_location="cpu")
-        calibration = Calibration(rows["scores"], rows.get("season_classes"))
+        scores = torch.load(directory / CALIBRATION_FILE, weights_only=True, map_location="cpu")["scores"]
         long = directory / LONG_SEASONS_FOLDER
         long_seasons = cls.load(long) if is_base_artifact(long) else None
-        return cls(config, network, calibration, metadata, facts=document, long_seasons=long_seasons)
+        return cls(config, network, Calibration(scores), metadata, facts=document, long_seasons=long_seasons)
 
 
 def predict_together(
@@ -305,9 +281,8 @@ def predict_together(
         artifacts, forecasts_and_units([a.network for a in artifacts], history, horizon, season), strict=True
     ):
         intervals = {}
-        classes = season_classes(used_seasons(history, season, artifact.config.context_length))
         for level in levels:
-            width = artifact.calibration.half_widths(unit, level, horizon, classes)
+            width = artifact.calibration.half_widths(unit, level, horizon)
             intervals[level] = (forecast - width, forecast + width)
         forecasts.append(Forecast(point=forecast, intervals=intervals))
     return forecasts

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.calibration import WINDOWS_FOR_95, Calibration
+from models.calibration import WINDOWS_FOR_95
 from training.config import TrainConfig
 from training.data import load_csv
 from training.initialise import RIDGE_FOLDS, ridge_folds
@@ -109,25 +109,3 @@ def test_intervals_cover_a_known_process_at_their_level_step_by_step():
         promised = np.minimum(np.ceil((counts + 1) * q) / (counts + 1), 1.0)
         assert np.all(mean >= q - tolerance), (level, mean.round(3), tolerance.round(3))
         assert np.all(mean <= promised + tolerance), (level, mean.round(3), promised.round(3))
-
-
-def test_each_group_reads_its_own_scores_and_thin_ones_the_pool():
-    """Mondrian calibration: a row's widths come from its group's scores; a step where the group
-    has fewer than WINDOWS_FOR_95 scores, and a group without rows, take the pooled quantile."""
-    generator = torch.Generator().manual_seed(0)
-    small = torch.rand(60, 4, generator=generator)
-    large = 10 * torch.rand(40, 4, generator=generator)
-    large[WINDOWS_FOR_95 - 1 :, 3] = float("nan")  # 18 scores at the last step
-    calibration = Calibration(torch.cat([small, large]), torch.tensor([0] * 60 + [2] * 40))
-    pooled = Calibration(torch.cat([small, large]))
-    alone = {0: Calibration(small), 2: Calibration(large)}
-    widths = calibration.half_widths(torch.ones(3, 1), 80, 4, torch.tensor([2, 0, 1]))
-    torch.testing.assert_close(widths[1], alone[0].quantiles(80))
-    torch.testing.assert_close(widths[0, :3], alone[2].quantiles(80)[:3])
-    torch.testing.assert_close(widths[0, 3], pooled.quantiles(80)[3])
-    torch.testing.assert_close(widths[2], pooled.quantiles(80))
-    # no groups asked for: the pool
-    torch.testing.assert_close(calibration.half_widths(torch.ones(1, 1), 80, 4)[0], pooled.quantiles(80))
-    assert widths[0, 0] > 5 * widths[1, 0]
-    with pytest.raises(ValueError, match="groups for"):
-        Calibration(small, torch.zeros(59))

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import mlflow
@@ -18,15 +17,7 @@ import torch
 from conftest import MLFLOW_VARIABLES
 
 from models.artifact import ArtifactMetadata
-from models.base_artifact import (
-    LONG_SEASON,
-    LONG_SEASON_CLASS,
-    LONG_SEASONS_FOLDER,
-    NO_SEASON,
-    SHORT_SEASON,
-    BaseArtifact,
-    folder_digest,
-)
+from models.base_artifact import LONG_SEASON, LONG_SEASONS_FOLDER, BaseArtifact, folder_digest
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
 from models.priors import CLOSED_FORM_PRIORS, FIRST_PRIORS, PRIORS
@@ -130,36 +121,6 @@ def test_rows_with_long_seasons_or_none_go_to_the_second_network(tiny_base: Path
     assert folder_digest(copy) != folder_digest(tiny_base)
 
 
-def test_a_rows_season_class_picks_its_interval_scores(tiny_base: Path, tmp_path: Path) -> None:
-    """Rows without a season read the scores of windows without one (ablations.md section 34);
-    a calibration saved without classes is one pool."""
-    network = BaseArtifact.load(tiny_base).for_season(12)
-    scores = torch.rand(40, network.config.horizon, generator=torch.Generator().manual_seed(0))
-    pooled = replace(network, calibration=Calibration(scores))
-    grouped = replace(
-        network,
-        calibration=Calibration(
-            torch.cat([10 * scores, scores]), torch.tensor([NO_SEASON] * 40 + [SHORT_SEASON] * 40)
-        ),
-    )
-    rng = np.random.default_rng(1)
-    histories = pad_histories([100 + rng.normal(size=60).cumsum() for _ in range(2)], network.lookback)
-
-    def width(artifact: BaseArtifact) -> torch.Tensor:
-        forecast = artifact.predict(histories, 6, [80], [1, 4])
-        return forecast.intervals[80][1] - forecast.point
-
-    # (upper - point at a level of ~100: float32 rounding of the difference)
-    torch.testing.assert_close(
-        width(grouped), width(pooled) * torch.tensor([[10.0], [1.0]]), rtol=1e-4, atol=1e-4
-    )
-    folder = grouped.save(tmp_path / "grouped")
-    torch.save({"scores": scores}, folder / "calibration.pt")
-    old = BaseArtifact.load(folder)
-    assert old.calibration.groups is None
-    torch.testing.assert_close(width(old), width(pooled))
-
-
 def test_the_shipped_base_routes_long_seasons_to_a_network_with_the_autoregression() -> None:
     shipped = BaseArtifact.load()
     assert "autoregressive" not in shipped.config.priors and shipped.long_seasons is not None
@@ -202,13 +163,8 @@ def test_pretrain_logs_to_mlflow_and_writes_a_loadable_base(corpus_path: Path, i
     histories = [np.linspace(10, 20, 7), 100 + 5 * np.sin(np.arange(60) * 2 * np.pi / 4)]
     forecasts = base.predict(pad_histories(histories, 24), 6, levels=[80], seasons=[12, 4])
     assert forecasts.point.shape == (2, 6) and bool(torch.isfinite(forecasts.point).all())
-    # calibrated on the held-out validation windows: one score row per window, grouped by the
-    # class of the season it used (the yearly 'real' series have none, the structural ones do)
+    # calibrated on the held-out validation windows: one score row per window
     assert base.calibration.scores.shape == (32, 6) and base.calibration.windows > 0
-    groups = base.calibration.groups
-    assert groups is not None and groups.shape == (32,)
-    assert set(groups.tolist()) <= {NO_SEASON, SHORT_SEASON, LONG_SEASON_CLASS} and NO_SEASON in groups
-    torch.testing.assert_close(BaseArtifact.load(base.save(in_tmp / "copy")).calibration.groups, groups)
     lower, upper = forecasts.intervals[80]
     assert bool((lower < forecasts.point).all()) and bool((forecasts.point < upper).all())
 

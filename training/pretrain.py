@@ -33,8 +33,6 @@ from models.base_artifact import (
     SHIPPED_BASE,
     BaseArtifact,
     conformity_scores,
-    season_classes,
-    used_seasons,
 )
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
@@ -113,14 +111,13 @@ class PretrainModule(L.LightningModule):
 @torch.no_grad()
 def validation_calibration(network: BaseNetwork, data: CorpusDataModule) -> Calibration:
     """Conformity scores of the held-out corpus series' validation windows
-    (`models.base_artifact.conformity_scores`), NaN where a window ran past its series' end,
-    grouped by the class of the season each window uses (`season_classes`)."""
+    (`models.base_artifact.conformity_scores`), NaN where a window ran past its series' end."""
     network.eval()
-    rows, classes = [], []
-    for history, target, season, _ in data.val_dataloader():
-        rows.append(conformity_scores(network, history, target, season)[1])
-        classes.append(season_classes(used_seasons(history, season, network.config.context_length)))
-    return Calibration(torch.cat(rows), torch.cat(classes))
+    rows = [
+        conformity_scores(network, history, target, season)[1]
+        for history, target, season, _ in data.val_dataloader()
+    ]
+    return Calibration(torch.cat(rows))
 
 
 class ShardLog(Callback):
