@@ -45,6 +45,8 @@ from models.seasonality import detect_seasons
 from models.window import effective_seasons, normalise_window
 
 CALIBRATION_FILE = "calibration.pt"
+# with a second network: conformity scores of the two networks' mean (`mean_conformity_scores`)
+MEAN_CALIBRATION_FILE = "mean_calibration.pt"
 BASE_FORMAT = "base-1"
 # the version tag saying which base folder's files (`folder_digest`) a version of `base` holds
 DIGEST_TAG = "base_digest"
@@ -81,24 +83,46 @@ def forecasts_and_units(
     networks: Sequence[BaseNetwork], history: torch.Tensor, horizon: int, season: torch.Tensor
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """`forecast_and_unit` of each network, the window and its candidates computed once: the
-    networks must agree on `BaseConfig.candidate_settings` (the zero-shot and the fine-tuned
-    base of one series do). Steps beyond the trained horizon are fed back per network."""
-    settings = {network.config.candidate_settings for network in networks}
-    if len(settings) != 1:
+    networks must agree on the window and backtest settings, and each one's candidates must be
+    among the others' widest set (the zero-shot and the fine-tuned base of one series; the
+    base's two networks, whose closed-form candidates are the same). Steps beyond the trained
+    horizon are fed back per network."""
+    widest = max(networks, key=lambda network: len(network.config.candidates))
+    names = widest.config.candidates
+    settings = {network.config.candidate_settings[:3] for network in networks}
+    if len(settings) != 1 or not all(set(n.config.candidates) <= set(names) for n in networks):
         raise ValueError("networks that read different candidates cannot share them")
-    lookback = networks[0].config.context_length
+    lookback = widest.config.context_length
     context = history[:, -lookback:].to(torch.float32)
     results = []
     with torch.inference_mode():
         window = normalise_window(context, season, lookback)
-        candidates = networks[0].candidates(window)
+        priors, errors = widest.candidates(window)
         for network in networks:
+            own = network.config.candidates
+            if own == names:
+                candidates = (priors, errors)
+            else:
+                columns = torch.tensor([names.index(name) for name in own])
+                candidates = (priors[:, :, columns], None if errors is None else errors[:, columns])
             z, spread = network.forecast_and_spread(window, candidates)
             forecast = fed_back(
                 context, window.decode(z), horizon, lookback, partial(_forecast, network, season)
             )
             results.append((forecast, window.scale * spread))
     return results
+
+
+def mean_forecast_and_unit(
+    networks: Sequence[BaseNetwork], history: torch.Tensor, horizon: int, season: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean of the networks' forecasts [B, horizon] and of their interval units [B, 1]: what
+    the base serves for seasons 2 to LONG_SEASON - 1 (ablations.md section 35)."""
+    parts = forecasts_and_units(networks, history, horizon, season)
+    return (
+        torch.stack([forecast for forecast, _ in parts]).mean(dim=0),
+        torch.stack([unit for _, unit in parts]).mean(dim=0),
+    )
 
 
 def _forecast(network: BaseNetwork, season: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
@@ -116,6 +140,14 @@ def conformity_scores(
     return forecast, calibration.scores(forecast - target, 1.0, unit)
 
 
+def mean_conformity_scores(
+    networks: Sequence[BaseNetwork], history: torch.Tensor, target: torch.Tensor, season: torch.Tensor
+) -> torch.Tensor:
+    """`conformity_scores` of the networks' mean (`mean_forecast_and_unit`) [B, h]."""
+    forecast, unit = mean_forecast_and_unit(networks, history, target.shape[1], season)
+    return calibration.scores(forecast - target, 1.0, unit)
+
+
 def is_base_artifact(directory: str | Path) -> bool:
     return (Path(directory) / CONFIG_FILE).is_file()
 
@@ -129,6 +161,9 @@ class BaseArtifact:
     facts: dict = field(default_factory=dict)
     # the second network (`second_network_rows`); None: this network forecasts every row
     long_seasons: BaseArtifact | None = None
+    # with a second network: the calibration of the two networks' mean, which then serves the
+    # rows the first network would (ablations.md section 35); None: the first network alone
+    mean_calibration: Calibration | None = None
     kind = "base"
 
     def __post_init__(self) -> None:
@@ -139,7 +174,7 @@ class BaseArtifact:
         (what `make train` fine-tunes and serves for a series)."""
         if self.long_seasons is not None and bool(second_network_rows(torch.tensor([season]))[0]):
             return self.long_seasons
-        return replace(self, long_seasons=None)
+        return replace(self, long_seasons=None, mean_calibration=None)
 
     @property
     def cell(self) -> str | None:
@@ -230,8 +265,14 @@ class BaseArtifact:
     def _predict(
         self, history: torch.Tensor, horizon: int, levels: Sequence[float], seasons: Sequence[int]
     ) -> Forecast:
-        """`predict` by this artifact's own network, every row."""
-        return predict_together([self], history, horizon, levels, seasons)[0]
+        """`predict` of every row by this artifact's own network, or with a second network and
+        `mean_calibration`, by the two networks' mean."""
+        if self.long_seasons is None or self.mean_calibration is None:
+            return predict_together([self], history, horizon, levels, seasons)[0]
+        season = torch.as_tensor(seasons, dtype=torch.long)
+        networks = [self.network, self.long_seasons.network]
+        forecast, unit = mean_forecast_and_unit(networks, history, horizon, season)
+        return _with_intervals(forecast, unit, self.mean_calibration, levels, horizon)
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
@@ -247,6 +288,8 @@ class BaseArtifact:
         torch.save({"scores": self.calibration.scores}, directory / CALIBRATION_FILE)
         if self.long_seasons is not None:
             self.long_seasons.save(directory / LONG_SEASONS_FOLDER)
+            if self.mean_calibration is not None:
+                torch.save({"scores": self.mean_calibration.scores}, directory / MEAN_CALIBRATION_FILE)
         return directory
 
     @classmethod
@@ -263,7 +306,22 @@ class BaseArtifact:
         scores = torch.load(directory / CALIBRATION_FILE, weights_only=True, map_location="cpu")["scores"]
         long = directory / LONG_SEASONS_FOLDER
         long_seasons = cls.load(long) if is_base_artifact(long) else None
-        return cls(config, network, Calibration(scores), metadata, facts=document, long_seasons=long_seasons)
+        # a base saved before section 35 has no mean calibration: its first network serves alone
+        mean_file = directory / MEAN_CALIBRATION_FILE
+        mean_calibration = (
+            Calibration(torch.load(mean_file, weights_only=True, map_location="cpu")["scores"])
+            if long_seasons is not None and mean_file.is_file()
+            else None
+        )
+        return cls(
+            config,
+            network,
+            Calibration(scores),
+            metadata,
+            facts=document,
+            long_seasons=long_seasons,
+            mean_calibration=mean_calibration,
+        )
 
 
 def predict_together(
@@ -276,16 +334,24 @@ def predict_together(
     """Each artifact's forecast of the same rows by its own network (not routed), with its own
     intervals, the candidates computed once (`forecasts_and_units`)."""
     season = torch.as_tensor(seasons, dtype=torch.long)
-    forecasts = []
-    for artifact, (forecast, unit) in zip(
-        artifacts, forecasts_and_units([a.network for a in artifacts], history, horizon, season), strict=True
-    ):
-        intervals = {}
-        for level in levels:
-            width = artifact.calibration.half_widths(unit, level, horizon)
-            intervals[level] = (forecast - width, forecast + width)
-        forecasts.append(Forecast(point=forecast, intervals=intervals))
-    return forecasts
+    return [
+        _with_intervals(forecast, unit, artifact.calibration, levels, horizon)
+        for artifact, (forecast, unit) in zip(
+            artifacts,
+            forecasts_and_units([a.network for a in artifacts], history, horizon, season),
+            strict=True,
+        )
+    ]
+
+
+def _with_intervals(
+    forecast: torch.Tensor, unit: torch.Tensor, scores: Calibration, levels: Sequence[float], horizon: int
+) -> Forecast:
+    intervals = {}
+    for level in levels:
+        width = scores.half_widths(unit, level, horizon)
+        intervals[level] = (forecast - width, forecast + width)
+    return Forecast(point=forecast, intervals=intervals)
 
 
 def folder_digest(folder: str | Path) -> str:

@@ -162,8 +162,8 @@ TINY_LONG_SEASONS = replace(TINY_BASE, priors=PRIORS)
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny untrained zero-shot base artifact with its long-season network, as `make pretrain`
-    writes one into models/base/."""
+    """A tiny untrained zero-shot base artifact with its long-season network and the calibration
+    of the two networks' mean, as `make pretrain` writes one into models/base/."""
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("tiny_base") / "base"
     metadata = ArtifactMetadata(name="", season_length=0)
@@ -174,9 +174,14 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
         metadata,
     )
     calibration = Calibration(torch.rand(40, TINY_BASE.horizon))
-    BaseArtifact(TINY_BASE, BaseNetwork(TINY_BASE), calibration, metadata, long_seasons=long_seasons).save(
-        folder
-    )
+    BaseArtifact(
+        TINY_BASE,
+        BaseNetwork(TINY_BASE),
+        calibration,
+        metadata,
+        long_seasons=long_seasons,
+        mean_calibration=Calibration(torch.rand(40, TINY_BASE.horizon)),
+    ).save(folder)
     return folder
 
 

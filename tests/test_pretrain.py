@@ -17,7 +17,14 @@ import torch
 from conftest import MLFLOW_VARIABLES
 
 from models.artifact import ArtifactMetadata
-from models.base_artifact import LONG_SEASON, LONG_SEASONS_FOLDER, BaseArtifact, folder_digest
+from models.base_artifact import (
+    LONG_SEASON,
+    LONG_SEASONS_FOLDER,
+    MEAN_CALIBRATION_FILE,
+    BaseArtifact,
+    folder_digest,
+    mean_forecast_and_unit,
+)
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
 from models.priors import CLOSED_FORM_PRIORS, FIRST_PRIORS, PRIORS
@@ -90,35 +97,89 @@ def test_a_base_saved_before_its_config_named_the_priors_loads_as_the_first_eigh
 
 
 def test_rows_with_long_seasons_or_none_go_to_the_second_network(tiny_base: Path, tmp_path: Path) -> None:
+    """Seasons of 24 and more, and none, go to the second network; seasons between get the mean
+    of both networks, with intervals from the mean's own calibration (ablations.md section 35)."""
     base = BaseArtifact.load(tiny_base)
     assert base.long_seasons is not None and "autoregressive" in base.long_seasons.config.priors
+    assert base.mean_calibration is not None
+    # untrained, both networks pick the same candidate: shift the second one's correction
+    with torch.no_grad():
+        base.long_seasons.network.correction.bias.add_(0.5)
     rng = np.random.default_rng(0)
     histories = pad_histories([100 + rng.normal(size=60).cumsum() for _ in range(4)], base.lookback)
     seasons = [12, LONG_SEASON, 1, 48]
     routed = base.predict(histories, 6, [80], seasons)
     short = base.for_season(12)
     second = base.for_season(LONG_SEASON)
-    assert short.long_seasons is None and second is base.long_seasons
+    assert short.long_seasons is None and short.mean_calibration is None and second is base.long_seasons
     assert base.for_season(48) is second and base.for_season(1) is second and base.for_season(4) is not second
     # a season longer than the context (24 values) is none (models.window): that row goes with
     # the rows without a season
-    alone = {
-        "short": short.predict(histories[[0]], 6, [80], [12]),
-        "second": second.predict(histories[[1, 2, 3]], 6, [80], [LONG_SEASON, 1, 48]),
-    }
-    for rows, part in (([0], alone["short"]), ([1, 2, 3], alone["second"])):
-        torch.testing.assert_close(routed.point[rows], part.point)
-        torch.testing.assert_close(routed.intervals[80][0][rows], part.intervals[80][0])
+    alone = second.predict(histories[[1, 2, 3]], 6, [80], [LONG_SEASON, 1, 48])
+    torch.testing.assert_close(routed.point[[1, 2, 3]], alone.point)
+    torch.testing.assert_close(routed.intervals[80][0][[1, 2, 3]], alone.intervals[80][0])
+    first, other = (
+        short.predict(histories[[0]], 6, seasons=[12]),
+        second.predict(histories[[0]], 6, seasons=[12]),
+    )
+    torch.testing.assert_close(routed.point[[0]], (first.point + other.point) / 2)
     # the two networks differ: the routing is what gives those rows their forecast
     for row, season in ((1, LONG_SEASON), (2, 1)):
         assert not torch.allclose(
             short.predict(histories[[row]], 6, seasons=[season]).point, routed.point[[row]]
         )
-    # the registered base's digest covers the long-season network's files
-    copy = base.save(tmp_path / "copy")
+    assert not torch.allclose(first.point, routed.point[[0]])
+    # the registered base's digest covers the long-season network's files and the mean's scores
+    copy = BaseArtifact.load(tiny_base).save(tmp_path / "copy")
     assert folder_digest(copy) == folder_digest(tiny_base)
-    (copy / "long_seasons" / "calibration.pt").write_bytes(b"other")
-    assert folder_digest(copy) != folder_digest(tiny_base)
+    for changed in ("long_seasons/calibration.pt", MEAN_CALIBRATION_FILE):
+        (copy / changed).write_bytes(b"other")
+        assert folder_digest(copy) != folder_digest(tiny_base)
+        BaseArtifact.load(tiny_base).save(copy)
+
+
+def test_the_mean_of_the_networks_is_calibrated_in_its_own_unit(tiny_base: Path, tmp_path: Path) -> None:
+    """The mean's widths are its calibration's quantiles times the mean of the two networks'
+    units; a base saved before section 35 (no mean calibration) serves its first network alone."""
+    base = BaseArtifact.load(tiny_base)
+    rng = np.random.default_rng(2)
+    histories = pad_histories([50 + rng.normal(size=40).cumsum() for _ in range(3)], base.lookback)
+    season = torch.tensor([4, 12, 7])
+    forecast, unit = mean_forecast_and_unit([base.network, base.long_seasons.network], histories, 6, season)
+    served = base.predict(histories, 6, [80], season.tolist())
+    torch.testing.assert_close(served.point, forecast)
+    torch.testing.assert_close(
+        served.intervals[80][1] - served.point, base.mean_calibration.half_widths(unit, 80, 6)
+    )
+    folder = base.save(tmp_path / "before")
+    (folder / MEAN_CALIBRATION_FILE).unlink()
+    before = BaseArtifact.load(folder)
+    assert before.mean_calibration is None
+    torch.testing.assert_close(
+        before.predict(histories, 6, [80], season.tolist()).point,
+        base.for_season(12).predict(histories, 6, [80], season.tolist()).point,
+    )
+
+
+def test_pretraining_the_second_network_calibrates_the_mean(corpus_path: Path, tmp_path: Path) -> None:
+    """Whichever run finds the other network written calibrates the two networks' mean on its
+    validation windows and logs the file."""
+    base_folder = tmp_path / "base"
+    main(run_args(corpus_path, tmp_path, epochs=1, checkpoints="first", output="base"))
+    assert not (base_folder / MEAN_CALIBRATION_FILE).exists()
+    main(
+        [
+            *run_args(corpus_path, tmp_path, epochs=1, checkpoints="second", output="base/long_seasons"),
+            "--long-seasons",
+        ]
+    )
+    base = BaseArtifact.load(base_folder)
+    assert base.mean_calibration is not None and base.mean_calibration.scores.shape == (32, 6)
+    assert base.mean_calibration.windows > 0
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    logged = [{item.path for item in client.list_artifacts(run.info.run_id, "base")} for run in runs]
+    assert sorted(f"base/{MEAN_CALIBRATION_FILE}" in paths for paths in logged) == [False, True]
 
 
 def test_the_shipped_base_routes_long_seasons_to_a_network_with_the_autoregression() -> None:

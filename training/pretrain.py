@@ -30,9 +30,12 @@ from models.artifact import ArtifactMetadata, tracking_uri_or_default
 from models.base_artifact import (
     LONG_SEASON,
     LONG_SEASONS_FOLDER,
+    MEAN_CALIBRATION_FILE,
     SHIPPED_BASE,
     BaseArtifact,
     conformity_scores,
+    is_base_artifact,
+    mean_conformity_scores,
 )
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
@@ -118,6 +121,28 @@ def validation_calibration(network: BaseNetwork, data: CorpusDataModule) -> Cali
         for history, target, season, _ in data.val_dataloader()
     ]
     return Calibration(torch.cat(rows))
+
+
+@torch.no_grad()
+def write_mean_calibration(folder: Path, data: CorpusDataModule) -> Path | None:
+    """When `folder` holds both networks of a base: the conformity scores of their mean on the
+    validation windows of `data` (the windows both networks held out when they were pretrained
+    with the same seed, as `make pretrain` does), saved beside them; None otherwise."""
+    if not (is_base_artifact(folder) and is_base_artifact(folder / LONG_SEASONS_FOLDER)):
+        return None
+    base = BaseArtifact.load(folder)
+    assert base.long_seasons is not None
+    networks = [base.network, base.long_seasons.network]
+    base.mean_calibration = Calibration(
+        torch.cat(
+            [
+                mean_conformity_scores(networks, history, target, season)
+                for history, target, season, _ in data.val_dataloader()
+            ]
+        )
+    )
+    base.save(folder)
+    return folder / MEAN_CALIBRATION_FILE
 
 
 class ShardLog(Callback):
@@ -329,7 +354,13 @@ def pretrain(args: argparse.Namespace) -> Path:
         )
         artifact.save(args.output)
         for file in sorted(args.output.iterdir()):
-            logger.experiment.log_artifact(logger.run_id, str(file), artifact_path="base")
+            if file.is_file() and file.name != MEAN_CALIBRATION_FILE:
+                logger.experiment.log_artifact(logger.run_id, str(file), artifact_path="base")
+        # the mean of the two networks serves seasons 2-23 (ablations.md section 35): calibrated
+        # by whichever run finds the other network already written
+        mean_file = write_mean_calibration(args.output.parent if args.long_seasons else args.output, data)
+        if mean_file is not None:
+            logger.experiment.log_artifact(logger.run_id, str(mean_file), artifact_path="base")
         logger.experiment.log_metric(logger.run_id, "pretrain_seconds", time.monotonic() - started)
         logger.experiment.log_metric(logger.run_id, "weights_bytes", float(network.parameter_bytes()))
     return args.output
