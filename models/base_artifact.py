@@ -8,7 +8,9 @@ pretrained base ships in `models/base/` with scores from held-out corpus series,
 second network of the same kind in `models/base/long_seasons/` that also mixes the in-window
 autoregression and forecasts the rows it helps (`second_network_rows`): those whose season is at
 least LONG_SEASON (hourly, half-hourly, weekly data - ablations.md section 29) and those without
-a season (yearly data - section 33); the seasons between stay with the first. A model
+a season (yearly data - section 33). The seasons between get the mean of the two networks, with
+intervals from `mean_calibration.pt` (the mean's scores on the same held-out windows - section
+35); a base folder without that file serves them with the first network alone. A model
 fine-tuned from the base (`make train`) is a folder of one network, the one its season routes
 to, with its own series' metadata and validation scores.
 
@@ -241,7 +243,7 @@ class BaseArtifact:
         `horizon` steps; beyond the trained horizon the forecast is fed back as history, and
         the interval widths grow with sqrt(step / H) (`Calibration.half_widths`). Rows whose
         season is at least LONG_SEASON and within their context, and rows without a season, go
-        to the second network (one forward pass per network)."""
+        to the second network; the others to the mean of both (`_predict`)."""
         self.check_horizon(horizon)
         seasons = list(seasons) or [1] * history.shape[0]
         # routed by the season the network would use: none when the context has less than one

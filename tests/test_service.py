@@ -27,6 +27,11 @@ def post(base: str, body: dict, **kwargs) -> httpx.Response:
     return httpx.post(f"{base}/forecast", json=body, timeout=30, **kwargs)
 
 
+def reload(base: str, **kwargs) -> httpx.Response:
+    # a reload reads the registry (the service's first MLflow import): seconds on a loaded machine
+    return httpx.post(f"{base}/models/reload", timeout=60, **kwargs)
+
+
 def history_of(artifact, offset: int = 0) -> list[float]:
     tail = artifact.metadata.tail
     return [value * (1 + 0.01 * offset) for value in tail]
@@ -259,8 +264,8 @@ def test_api_key_when_configured(trained_store):
         assert post(base, body).status_code == 401
         assert post(base, body, headers={"x-api-key": "wrong"}).status_code == 401
         assert post(base, body, headers={"x-api-key": "s3cret"}).status_code == 200
-        assert httpx.post(f"{base}/models/reload").status_code == 401
-        assert httpx.post(f"{base}/models/reload", headers={"x-api-key": "s3cret"}).json()["ok"] is True
+        assert reload(base).status_code == 401
+        assert reload(base, headers={"x-api-key": "s3cret"}).json()["ok"] is True
         assert httpx.get(f"{base}/health").status_code == 200
 
 
@@ -274,11 +279,11 @@ def test_reload_swaps_to_the_newly_promoted_version(trained_store, tmp_path):
     with running_service(tmp_path, uri) as base:
         before = post(base, {"model": trained_store.name}).json()["model"]["version"]
         assert before == str(current.version)
-        unchanged = httpx.post(f"{base}/models/reload").json()
+        unchanged = reload(base).json()
         assert unchanged["models"][0]["status"] == "unchanged"
         promoted = client.create_model_version(trained_store.name, current.source, run_id=current.run_id)
         client.set_registered_model_alias(trained_store.name, "champion", promoted.version)
-        report = httpx.post(f"{base}/models/reload").json()
+        report = reload(base).json()
         assert report["ok"] is True
         assert report["models"][0] == {
             "name": trained_store.name,
@@ -306,7 +311,7 @@ def test_failed_reload_keeps_the_old_model(trained_store, tmp_path):
             trained_store.name, str(tmp_path / "broken"), run_id=current.run_id
         )
         client.set_registered_model_alias(trained_store.name, "champion", broken.version)
-        report = httpx.post(f"{base}/models/reload").json()
+        report = reload(base).json()
         assert report["ok"] is False
         assert report["models"][0]["status"] == "failed" and report["models"][0]["error"]
         answer = post(base, {"model": trained_store.name})
