@@ -172,8 +172,9 @@ class BaseArtifact:
         self.network.eval()
 
     def for_season(self, season: int) -> BaseArtifact:
-        """The one network that forecasts series of this season, as an artifact of its own
-        (what `make train` fine-tunes and serves for a series)."""
+        """The one network that forecasts series of this season, as an artifact of its own: what
+        `make train`'s zero-shot and fine-tuned candidates start from (for seasons 2-23 the served
+        base is the mean of both networks; the candidates keep to the first one)."""
         if self.long_seasons is not None and bool(second_network_rows(torch.tensor([season]))[0]):
             return self.long_seasons
         return replace(self, long_seasons=None, mean_calibration=None)
