@@ -172,12 +172,39 @@ class BaseArtifact:
         self.network.eval()
 
     def for_season(self, season: int) -> BaseArtifact:
-        """The one network that forecasts series of this season, as an artifact of its own: what
-        `make train`'s zero-shot and fine-tuned candidates start from (for seasons 2-23 the served
-        base is the mean of both networks; the candidates keep to the first one)."""
+        """What forecasts series of this season, as an artifact of its own - the second network,
+        the mean of both (`mean_calibration` set), or the first network alone: `make train`'s
+        zero-shot candidate, and through `network` the one its fine-tuned candidate trains."""
         if self.long_seasons is not None and bool(second_network_rows(torch.tensor([season]))[0]):
             return self.long_seasons
+        if self.long_seasons is not None and self.mean_calibration is not None:
+            return self
         return replace(self, long_seasons=None, mean_calibration=None)
+
+    @property
+    def is_mean(self) -> bool:
+        """Whether its rows with seasons 2-23 get the mean of two networks."""
+        return self.long_seasons is not None and self.mean_calibration is not None
+
+    def scored_forecast(
+        self, history: torch.Tensor, target: torch.Tensor, season: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the forecast of `target` [B, h] from `history`, its conformity scores [B, h]) for rows
+        that all have the season class of this artifact's calibration: the mean's for a pair
+        (rows with seasons 2-23), else its own network's."""
+        if self.is_mean:
+            assert self.long_seasons is not None
+            networks = [self.network, self.long_seasons.network]
+            forecast, unit = mean_forecast_and_unit(networks, history, target.shape[1], season)
+            return forecast, calibration.scores(forecast - target, 1.0, unit)
+        return conformity_scores(self.network, history, target, season)
+
+    def with_scores(self, scores: Calibration, metadata: ArtifactMetadata) -> BaseArtifact:
+        """This artifact for one series: its metadata, and `scores` (from `scored_forecast`) as
+        the calibration its forecasts read."""
+        if self.is_mean:
+            return replace(self, mean_calibration=scores, metadata=metadata)
+        return replace(self, calibration=scores, metadata=metadata)
 
     @property
     def cell(self) -> str | None:
@@ -270,7 +297,7 @@ class BaseArtifact:
     ) -> Forecast:
         """`predict` of every row by this artifact's own network, or with a second network and
         `mean_calibration`, by the two networks' mean."""
-        if self.long_seasons is None or self.mean_calibration is None:
+        if not self.is_mean:
             return predict_together([self], history, horizon, levels, seasons)[0]
         season = torch.as_tensor(seasons, dtype=torch.long)
         networks = [self.network, self.long_seasons.network]

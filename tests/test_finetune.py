@@ -108,6 +108,25 @@ def test_the_default_run_registers_every_candidate_and_their_ensemble(candidates
     assert ensemble_tags["champion_rule"].startswith(chosen.group(1))
 
 
+def test_the_zero_shot_candidate_is_the_base_as_it_serves_the_season(candidates_store, tiny_base, tmp_path):
+    """A monthly series' zero-shot candidate is the mean of the base's two networks, as `"model":
+    "base"` serves monthly rows, calibrated on the series' own validation windows; the fine-tuned
+    candidate trains the first network alone."""
+    tracking_uri, values, _ = candidates_store
+    versions = _versions_by_candidate(_client(tracking_uri), "sales")
+    zero_shot = _registered(tracking_uri, versions["zero-shot"], tmp_path / "zero")
+    fine_tuned = _registered(tracking_uri, versions["fine-tuned"], tmp_path / "fine")
+    assert zero_shot.is_mean and zero_shot.metadata.season_length == 12
+    assert fine_tuned.long_seasons is None and fine_tuned.mean_calibration is None
+    base = BaseArtifact.load(tiny_base)
+    # scored on the series, not the pretraining windows
+    assert not torch.equal(zero_shot.mean_calibration.scores, base.mean_calibration.scores)
+    history = left_padded([values[-base.lookback :].tolist()])
+    torch.testing.assert_close(
+        zero_shot.predict(history, 6, seasons=[12]).point, base.predict(history, 6, seasons=[12]).point
+    )
+
+
 def test_the_ensemble_serves_the_mean_of_its_members(candidates_store, tmp_path):
     tracking_uri, values, _ = candidates_store
     versions = _versions_by_candidate(_client(tracking_uri), "sales")

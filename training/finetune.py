@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import lightning as L
 import numpy as np
@@ -27,7 +27,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from models.artifact import ArtifactMetadata
-from models.base_artifact import BaseArtifact, conformity_scores
+from models.base_artifact import BaseArtifact
 from models.base_network import BaseNetwork
 from models.calibration import Calibration
 from training.base_loss import base_window_loss
@@ -162,7 +162,7 @@ def validation_scores(
 ) -> tuple[torch.Tensor, float, list[torch.Tensor]]:
     """(conformity scores [origins, horizon], validation MASE, each series' whole-window
     forecasts) of a base artifact: one score row per origin in each series' validation part, NaN
-    past it (`models.base_artifact.conformity_scores`); the MASE over the whole windows, by
+    past it (`BaseArtifact.scored_forecast`); the MASE over the whole windows, by
     `training.calibrate.validation_scores`' rule."""
     rows, mases, forecasts = [], [], []
     lookback, horizon = artifact.config.context_length, config.horizon
@@ -172,7 +172,7 @@ def validation_scores(
         context = min(config.context_length, lookback)
         history, target = origin_windows(values[:val_end], context, horizon, train_end, lookback).tensors
         season = torch.full((len(history),), config.season_length, dtype=torch.long)
-        forecast, scores = conformity_scores(artifact.network, history, target, season)
+        forecast, scores = artifact.scored_forecast(history, target, season)
         rows.append(scores)
         whole = slice(0, config.val_size - horizon + 1)
         mases.append(float((forecast[whole] - target[whole]).abs().mean()) / scale)
@@ -205,19 +205,22 @@ class BaseCandidate:
         """The candidate fitted on everything before the test part (what the backtest scores),
         its validation MASE and calibration recorded in `metadata`."""
         config = self.config
-        network = self.base.network
         if config.candidate == FINE_TUNED:
             train_parts = [
                 values[: len(values) - config.test_size - config.val_size] for values in self.series
             ]
             validation = validation_windows(self.series, config, self.base)
             network, self.epochs = self._fine_tune("fine_tune", train_parts, validation, logger, progress)
-        scored = BaseArtifact(self.base.config, network, self.base.calibration, metadata)
+            unscored = BaseArtifact(self.base.config, network, self.base.calibration, metadata)
+        else:
+            # the base as it serves this season: for seasons 2-23 the mean of its two networks
+            unscored = replace(self.base, metadata=metadata)
         scores, metadata.val_mase, self.validation = validation_scores(
-            scored, self.series, config, mase_scales
+            unscored, self.series, config, mase_scales
         )
-        scored.calibration = Calibration(scores)
-        metadata.calibration_windows = scored.calibration.windows
+        calibration = Calibration(scores)
+        scored = unscored.with_scores(calibration, metadata)
+        metadata.calibration_windows = calibration.windows
         metadata.epochs = self.epochs
         if config.candidate == ZERO_SHOT:
             self.provenance = {
