@@ -163,9 +163,10 @@ def test_the_mean_of_the_networks_is_calibrated_in_its_own_unit(tiny_base: Path,
     )
 
 
-def test_pretraining_the_second_network_calibrates_the_mean(corpus_path: Path, tmp_path: Path) -> None:
+def test_pretraining_the_second_network_calibrates_the_mean(corpus_path: Path, in_tmp: Path) -> None:
     """Whichever run finds the other network written calibrates the two networks' mean on its
     validation windows and logs the file."""
+    tmp_path = in_tmp  # MLflow's global URIs restored after: later tests' clients are not pointed here
     base_folder = tmp_path / "base"
     main(run_args(corpus_path, tmp_path, epochs=1, checkpoints="first", output="base"))
     assert not (base_folder / MEAN_CALIBRATION_FILE).exists()
@@ -257,9 +258,10 @@ def test_resumed_run_ends_with_the_uninterrupted_runs_weights(corpus_path: Path,
     assert len(histories[True]) == 2 and histories[True] == histories[False]
 
 
-def test_a_killed_run_resumes_from_its_last_finished_epoch(corpus_path: Path, tmp_path: Path) -> None:
+def test_a_killed_run_resumes_from_its_last_finished_epoch(corpus_path: Path, in_tmp: Path) -> None:
     """SIGKILL mid-run (no handler runs): the checkpoint of the last finished epoch is on disk,
     and the rerun goes on from it to the end."""
+    tmp_path = in_tmp  # MLflow's global URIs restored after: later tests' clients are not pointed here
     env = {key: value for key, value in os.environ.items() if key not in MLFLOW_VARIABLES}
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     epochs = 40
