@@ -24,6 +24,7 @@ from training.corpus.build import (
     BuildReport,
     CorpusConfig,
     build_corpus,
+    collect_real_series,
     read_manifest,
     synthetic_series,
 )
@@ -287,3 +288,14 @@ def test_a_bad_corpus_is_refused() -> None:
         Corpus.from_series([CorpusSeries("a", "scraped", None, None, np.ones(3))])
     with pytest.raises(ValueError, match="unique"):
         Corpus.from_series([CorpusSeries("a", "real", None, None, np.ones(3))] * 2)
+
+
+def test_the_committed_manifest_is_what_every_source_builds_against_todays_references() -> None:
+    """Every installed source and every evaluation series now under `data/` and `benchmarks/data/`:
+    the committed manifest lists exactly the real series `make corpus` keeps. A reference added
+    after the manifest (as `benchmarks/data/m4/` once was) that matches a corpus series fails
+    here until the manifest is rebuilt - and the base retrained on it."""
+    kept, _, _ = collect_real_series(CorpusConfig())
+    built = {series.id for series in kept}
+    committed = {row["id"] for row in read_manifest()}
+    assert sorted(built - committed) == [] and sorted(committed - built) == []
