@@ -120,7 +120,10 @@ def mean_forecast_and_unit(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The mean of the networks' forecasts [B, horizon] and of their interval units [B, 1]: what
     the base serves for seasons 2 to LONG_SEASON - 1 (ablations.md section 35)."""
-    parts = forecasts_and_units(networks, history, horizon, season)
+    return _mean(forecasts_and_units(networks, history, horizon, season))
+
+
+def _mean(parts: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
     return (
         torch.stack([forecast for forecast, _ in parts]).mean(dim=0),
         torch.stack([unit for _, unit in parts]).mean(dim=0),
@@ -186,6 +189,24 @@ class BaseArtifact:
         """Whether its rows with seasons 2-23 get the mean of two networks."""
         return self.long_seasons is not None and self.mean_calibration is not None
 
+    def unrouted(self, history: torch.Tensor, seasons: Sequence[int]) -> bool:
+        """Whether `predict` forecasts every row of `history` by `own_networks`: none goes to the
+        second network (what `predict_together` may then compute with other artifacts)."""
+        if self.long_seasons is None:
+            return True
+        return self.is_mean and not bool(self._routed_rows(history, seasons).any())
+
+    def _routed_rows(self, history: torch.Tensor, seasons: Sequence[int]) -> torch.Tensor:
+        """The rows [B] `predict` gives the second network, by the season each would use: none
+        when the context holds less than one."""
+        count = torch.isfinite(history[:, -self.lookback :]).sum(dim=1)
+        return second_network_rows(effective_seasons(torch.as_tensor(seasons), count))
+
+    @property
+    def own_networks(self) -> list[BaseNetwork]:
+        """The networks its rows with seasons 2-23 are forecast by: both of a pair, else its own."""
+        return [self.network, self.long_seasons.network] if self.is_mean else [self.network]  # type: ignore[union-attr]
+
     def scored_forecast(
         self, history: torch.Tensor, target: torch.Tensor, season: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -193,9 +214,7 @@ class BaseArtifact:
         that all have the season class of this artifact's calibration: the mean's for a pair
         (rows with seasons 2-23), else its own network's."""
         if self.is_mean:
-            assert self.long_seasons is not None
-            networks = [self.network, self.long_seasons.network]
-            forecast, unit = mean_forecast_and_unit(networks, history, target.shape[1], season)
+            forecast, unit = mean_forecast_and_unit(self.own_networks, history, target.shape[1], season)
             return forecast, calibration.scores(forecast - target, 1.0, unit)
         return conformity_scores(self.network, history, target, season)
 
@@ -274,9 +293,7 @@ class BaseArtifact:
         to the second network; the others to the mean of both (`_predict`)."""
         self.check_horizon(horizon)
         seasons = list(seasons) or [1] * history.shape[0]
-        # routed by the season the network would use: none when the context has less than one
-        count = torch.isfinite(history[:, -self.lookback :]).sum(dim=1)
-        long = second_network_rows(effective_seasons(torch.as_tensor(seasons), count))
+        long = self._routed_rows(history, seasons)
         if self.long_seasons is None or not bool(long.any()):
             return self._predict(history, horizon, levels, seasons)
         if bool(long.all()):
@@ -297,12 +314,7 @@ class BaseArtifact:
     ) -> Forecast:
         """`predict` of every row by this artifact's own network, or with a second network and
         `mean_calibration`, by the two networks' mean."""
-        if not self.is_mean:
-            return predict_together([self], history, horizon, levels, seasons)[0]
-        season = torch.as_tensor(seasons, dtype=torch.long)
-        networks = [self.network, self.long_seasons.network]
-        forecast, unit = mean_forecast_and_unit(networks, history, horizon, season)
-        return _with_intervals(forecast, unit, self.mean_calibration, levels, horizon)
+        return predict_together([self], history, horizon, levels, seasons)[0]
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
@@ -361,17 +373,21 @@ def predict_together(
     levels: Sequence[float],
     seasons: Sequence[int],
 ) -> list[Forecast]:
-    """Each artifact's forecast of the same rows by its own network (not routed), with its own
-    intervals, the candidates computed once (`forecasts_and_units`)."""
+    """Each artifact's forecast of the same rows (not routed) by its own network, or a pair's
+    by the mean of its two, with its own intervals; the candidates computed once for every
+    network (`forecasts_and_units`)."""
     season = torch.as_tensor(seasons, dtype=torch.long)
-    return [
-        _with_intervals(forecast, unit, artifact.calibration, levels, horizon)
-        for artifact, (forecast, unit) in zip(
-            artifacts,
-            forecasts_and_units([a.network for a in artifacts], history, horizon, season),
-            strict=True,
-        )
-    ]
+    networks = [network for artifact in artifacts for network in artifact.own_networks]
+    parts = iter(forecasts_and_units(networks, history, horizon, season))
+    forecasts = []
+    for artifact in artifacts:
+        if artifact.is_mean:
+            forecast, unit = _mean([next(parts), next(parts)])
+            forecasts.append(_with_intervals(forecast, unit, artifact.mean_calibration, levels, horizon))
+        else:
+            forecast, unit = next(parts)
+            forecasts.append(_with_intervals(forecast, unit, artifact.calibration, levels, horizon))
+    return forecasts
 
 
 def _with_intervals(

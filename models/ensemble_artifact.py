@@ -104,12 +104,13 @@ class EnsembleArtifact:
     def _member_forecasts(
         self, history: torch.Tensor, horizon: int, levels: Sequence[float], seasons: Sequence[int]
     ) -> list[Forecast]:
-        """Each member's forecast, in order; base members of one network that read the same
-        candidates (the zero-shot and the fine-tuned base) compute them once."""
+        """Each member's forecast, in order; base members that read the same candidates (the
+        zero-shot and the fine-tuned base: one network, or the zero-shot pair of seasons 2-23
+        when every row has such a season) compute them once."""
         forecasts: dict[int, Forecast] = {}
         shared: dict[tuple, list[int]] = {}
         for index, member in enumerate(self.members):
-            if isinstance(member, BaseArtifact) and member.long_seasons is None:
+            if isinstance(member, BaseArtifact) and member.unrouted(history, seasons):
                 shared.setdefault(member.config.candidate_settings, []).append(index)
             else:
                 forecasts[index] = member.predict(history, horizon, levels, seasons)
