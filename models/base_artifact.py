@@ -147,10 +147,11 @@ def conformity_scores(
 
 def mean_conformity_scores(
     networks: Sequence[BaseNetwork], history: torch.Tensor, target: torch.Tensor, season: torch.Tensor
-) -> torch.Tensor:
-    """`conformity_scores` of the networks' mean (`mean_forecast_and_unit`) [B, h]."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`conformity_scores` of the networks' mean (`mean_forecast_and_unit`): what a base's
+    `mean_calibration` holds."""
     forecast, unit = mean_forecast_and_unit(networks, history, target.shape[1], season)
-    return calibration.scores(forecast - target, 1.0, unit)
+    return forecast, calibration.scores(forecast - target, 1.0, unit)
 
 
 def is_base_artifact(directory: str | Path) -> bool:
@@ -180,7 +181,7 @@ class BaseArtifact:
         zero-shot candidate, and through `network` the one its fine-tuned candidate trains."""
         if self.long_seasons is not None and bool(second_network_rows(torch.tensor([season]))[0]):
             return self.long_seasons
-        if self.long_seasons is not None and self.mean_calibration is not None:
+        if self.is_mean:
             return self
         return replace(self, long_seasons=None, mean_calibration=None)
 
@@ -214,8 +215,7 @@ class BaseArtifact:
         that all have the season class of this artifact's calibration: the mean's for a pair
         (rows with seasons 2-23), else its own network's."""
         if self.is_mean:
-            forecast, unit = mean_forecast_and_unit(self.own_networks, history, target.shape[1], season)
-            return forecast, calibration.scores(forecast - target, 1.0, unit)
+            return mean_conformity_scores(self.own_networks, history, target, season)
         return conformity_scores(self.network, history, target, season)
 
     def with_scores(self, scores: Calibration, metadata: ArtifactMetadata) -> BaseArtifact:

@@ -136,7 +136,7 @@ def write_mean_calibration(folder: Path, data: CorpusDataModule) -> Path | None:
     base.mean_calibration = Calibration(
         torch.cat(
             [
-                mean_conformity_scores(networks, history, target, season)
+                mean_conformity_scores(networks, history, target, season)[1]
                 for history, target, season, _ in data.val_dataloader()
             ]
         )
