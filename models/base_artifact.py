@@ -47,7 +47,7 @@ from models.seasonality import detect_seasons
 from models.window import effective_seasons, normalise_window
 
 CALIBRATION_FILE = "calibration.pt"
-# with a second network: conformity scores of the two networks' mean (`mean_conformity_scores`)
+# with a second network: conformity scores of the two networks' mean (`conformity_scores`)
 MEAN_CALIBRATION_FILE = "mean_calibration.pt"
 BASE_FORMAT = "base-1"
 # the version tag saying which base folder's files (`folder_digest`) a version of `base` holds
@@ -73,12 +73,13 @@ def second_network_rows(season: torch.Tensor) -> torch.Tensor:
 
 
 def forecast_and_unit(
-    network: BaseNetwork, history: torch.Tensor, horizon: int, season: torch.Tensor
+    networks: Sequence[BaseNetwork], history: torch.Tensor, horizon: int, season: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """history [B, T] (NaN-padded on the left), season [B] -> (the forecast [B, horizon], fed
     back beyond the trained horizon; the unit of its intervals [B, 1]: the window's scale times
-    the in-context spread of the network's mix)."""
-    return forecasts_and_units([network], history, horizon, season)[0]
+    the in-context spread of the network's mix) - of one network, or the mean of both of a base's
+    networks (what it serves for seasons 2 to LONG_SEASON - 1, ablations.md section 35)."""
+    return _mean(forecasts_and_units(networks, history, horizon, season))
 
 
 def forecasts_and_units(
@@ -91,7 +92,7 @@ def forecasts_and_units(
     horizon are fed back per network."""
     widest = max(networks, key=lambda network: len(network.config.candidates))
     names = widest.config.candidates
-    settings = {network.config.candidate_settings[:3] for network in networks}
+    settings = {network.config.window_settings for network in networks}
     if len(settings) != 1 or not all(set(n.config.candidates) <= set(names) for n in networks):
         raise ValueError("networks that read different candidates cannot share them")
     lookback = widest.config.context_length
@@ -115,14 +116,6 @@ def forecasts_and_units(
     return results
 
 
-def mean_forecast_and_unit(
-    networks: Sequence[BaseNetwork], history: torch.Tensor, horizon: int, season: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The mean of the networks' forecasts [B, horizon] and of their interval units [B, 1]: what
-    the base serves for seasons 2 to LONG_SEASON - 1 (ablations.md section 35)."""
-    return _mean(forecasts_and_units(networks, history, horizon, season))
-
-
 def _mean(parts: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
     return (
         torch.stack([forecast for forecast, _ in parts]).mean(dim=0),
@@ -136,21 +129,13 @@ def _forecast(network: BaseNetwork, season: torch.Tensor, context: torch.Tensor)
 
 
 def conformity_scores(
-    network: BaseNetwork, history: torch.Tensor, target: torch.Tensor, season: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(the forecast of `target` [B, h] from `history`, its conformity scores [B, h]: |error| in
-    the unit of `forecast_and_unit`, NaN where the target is). The one place that makes a base
-    artifact's scores; `BaseArtifact.predict` reads them in the same unit."""
-    forecast, unit = forecast_and_unit(network, history, target.shape[1], season)
-    return forecast, calibration.scores(forecast - target, 1.0, unit)
-
-
-def mean_conformity_scores(
     networks: Sequence[BaseNetwork], history: torch.Tensor, target: torch.Tensor, season: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`conformity_scores` of the networks' mean (`mean_forecast_and_unit`): what a base's
-    `mean_calibration` holds."""
-    forecast, unit = mean_forecast_and_unit(networks, history, target.shape[1], season)
+    """(the forecast of `target` [B, h] from `history` by one network or the mean of a base's two,
+    its conformity scores [B, h]: |error| in the unit of `forecast_and_unit`, NaN where the target
+    is). The one place that makes a base artifact's scores; `BaseArtifact.predict` reads them in
+    the same unit."""
+    forecast, unit = forecast_and_unit(networks, history, target.shape[1], season)
     return forecast, calibration.scores(forecast - target, 1.0, unit)
 
 
@@ -214,9 +199,7 @@ class BaseArtifact:
         """(the forecast of `target` [B, h] from `history`, its conformity scores [B, h]) for rows
         that all have the season class of this artifact's calibration: the mean's for a pair
         (rows with seasons 2-23), else its own network's."""
-        if self.is_mean:
-            return mean_conformity_scores(self.own_networks, history, target, season)
-        return conformity_scores(self.network, history, target, season)
+        return conformity_scores(self.own_networks, history, target, season)
 
     def with_scores(self, scores: Calibration, metadata: ArtifactMetadata) -> BaseArtifact:
         """This artifact for one series: its metadata, and `scores` (from `scored_forecast`) as
@@ -224,6 +207,11 @@ class BaseArtifact:
         if self.is_mean:
             return replace(self, mean_calibration=scores, metadata=metadata)
         return replace(self, calibration=scores, metadata=metadata)
+
+    @property
+    def own_calibration(self) -> Calibration:
+        """The scores the forecasts of `own_networks` are read with."""
+        return self.mean_calibration if self.is_mean else self.calibration  # type: ignore[return-value]
 
     @property
     def cell(self) -> str | None:
@@ -381,12 +369,8 @@ def predict_together(
     parts = iter(forecasts_and_units(networks, history, horizon, season))
     forecasts = []
     for artifact in artifacts:
-        if artifact.is_mean:
-            forecast, unit = _mean([next(parts), next(parts)])
-            forecasts.append(_with_intervals(forecast, unit, artifact.mean_calibration, levels, horizon))
-        else:
-            forecast, unit = next(parts)
-            forecasts.append(_with_intervals(forecast, unit, artifact.calibration, levels, horizon))
+        forecast, unit = _mean([next(parts) for _ in artifact.own_networks])
+        forecasts.append(_with_intervals(forecast, unit, artifact.own_calibration, levels, horizon))
     return forecasts
 
 

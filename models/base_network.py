@@ -86,10 +86,16 @@ class BaseConfig:
         return candidate_names(self.priors)
 
     @property
+    def window_settings(self) -> tuple:
+        """What a window's candidates depend on besides the priors: networks that agree on it
+        read the same candidate for a prior they share."""
+        return (self.context_length, self.horizon, self.backtest_origins)
+
+    @property
     def candidate_settings(self) -> tuple:
         """What the candidates a network mixes depend on: networks that agree on it read the
         same candidates of a window (`BaseNetwork.candidates`)."""
-        return (self.context_length, self.horizon, self.backtest_origins, self.priors)
+        return (*self.window_settings, self.priors)
 
     @property
     def encoder_cell(self) -> str | None:

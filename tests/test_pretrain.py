@@ -24,7 +24,7 @@ from models.base_artifact import (
     MEAN_CALIBRATION_FILE,
     BaseArtifact,
     folder_digest,
-    mean_forecast_and_unit,
+    forecast_and_unit,
 )
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
@@ -147,7 +147,7 @@ def test_the_mean_of_the_networks_is_calibrated_in_its_own_unit(tiny_base: Path,
     rng = np.random.default_rng(2)
     histories = pad_histories([50 + rng.normal(size=40).cumsum() for _ in range(3)], base.lookback)
     season = torch.tensor([4, 12, 7])
-    forecast, unit = mean_forecast_and_unit([base.network, base.long_seasons.network], histories, 6, season)
+    forecast, unit = forecast_and_unit([base.network, base.long_seasons.network], histories, 6, season)
     served = base.predict(histories, 6, [80], season.tolist())
     torch.testing.assert_close(served.point, forecast)
     torch.testing.assert_close(

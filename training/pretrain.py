@@ -35,7 +35,6 @@ from models.base_artifact import (
     BaseArtifact,
     conformity_scores,
     is_base_artifact,
-    mean_conformity_scores,
 )
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
@@ -117,7 +116,7 @@ def validation_calibration(network: BaseNetwork, data: CorpusDataModule) -> Cali
     (`models.base_artifact.conformity_scores`), NaN where a window ran past its series' end."""
     network.eval()
     rows = [
-        conformity_scores(network, history, target, season)[1]
+        conformity_scores([network], history, target, season)[1]
         for history, target, season, _ in data.val_dataloader()
     ]
     return Calibration(torch.cat(rows))
@@ -136,7 +135,7 @@ def write_mean_calibration(folder: Path, data: CorpusDataModule) -> Path | None:
     base.mean_calibration = Calibration(
         torch.cat(
             [
-                mean_conformity_scores(networks, history, target, season)[1]
+                conformity_scores(networks, history, target, season)[1]
                 for history, target, season, _ in data.val_dataloader()
             ]
         )
