@@ -59,6 +59,8 @@ READABLE_FORMATS = (1, 2, 3, 4, 5)
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 # Recursive forecasts beyond the trained horizon are capped at this multiple of it.
 MAX_HORIZON_MULTIPLE = 10
+# models compute in float32: a value beyond its range would become infinite inside the forecast
+LARGEST_VALUE = float(torch.finfo(torch.float32).max)
 
 
 @dataclass
@@ -73,6 +75,16 @@ class ForecastInputError(ValueError):
     def __init__(self, message: str, kind: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+def check_readable(values: Sequence[float]) -> None:
+    """Refuse values a model reads that are not finite or beyond float32's range (what it computes in)."""
+    if not all(math.isfinite(value) and abs(value) <= LARGEST_VALUE for value in values):
+        raise ForecastInputError(
+            f"the last {len(values)} history values (what the model reads) must be finite numbers "
+            f"within +-{LARGEST_VALUE:.3g}",
+            "finite_number",
+        )
 
 
 def check_horizon(horizon: int, trained: int) -> None:
@@ -107,10 +119,15 @@ def fed_back(
     """A model's first forecast `first` [B, H] from `context` [B, T] continued to `horizon` steps:
     each further pass reads the latest `lookback` values with the forecast appended as history."""
     steps, produced = [first], first.shape[1]
+    overflowed = ~torch.isfinite(first).all(dim=1)
     while produced < horizon:
-        context = torch.cat([context, steps[-1]], dim=1)[:, -lookback:]
-        steps.append(forecast(context))
-        produced += steps[-1].shape[1]
+        # a row whose forecast overflowed float32 has no value to continue from: it is read as 0
+        # (the other rows of the batch are not disturbed) and stays NaN for the caller to refuse
+        context = torch.cat([context, steps[-1].nan_to_num(0.0, 0.0, 0.0)], dim=1)[:, -lookback:]
+        step = forecast(context)
+        overflowed |= ~torch.isfinite(step).all(dim=1)
+        steps.append(step.masked_fill(overflowed[:, None], torch.nan))
+        produced += step.shape[1]
     return torch.cat(steps, dim=1)[:, :horizon]
 
 
@@ -208,11 +225,7 @@ class ForecasterArtifact:
             raise ForecastInputError(
                 f"history has {len(history)} values; this model needs at least {context}", "too_short"
             )
-        if not all(math.isfinite(value) for value in history[-self.lookback :]):
-            raise ForecastInputError(
-                f"the last {self.lookback} history values (what the model reads) must be finite numbers",
-                "finite_number",
-            )
+        check_readable(history[-self.lookback :])
         if self.requires_positive and min(history[-context:]) <= 0:
             raise ForecastInputError(
                 f"this model forecasts on a log scale: the last {context} values must all be > 0",

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -39,6 +38,7 @@ from models.artifact import (
     ForecasterArtifact,
     ForecastInputError,
     check_horizon,
+    check_readable,
     fed_back,
 )
 from models.base_network import CONFIG_FILE, WEIGHTS_FILE, BaseConfig, BaseNetwork
@@ -256,11 +256,7 @@ class BaseArtifact:
             raise ForecastInputError(
                 f"history has {len(history)} values; this model needs at least {MIN_HISTORY}", "too_short"
             )
-        if not all(math.isfinite(value) for value in history[-DETECTION_WINDOW:]):
-            raise ForecastInputError(
-                f"the last {DETECTION_WINDOW} history values (what the model reads) must be finite numbers",
-                "finite_number",
-            )
+        check_readable(history[-DETECTION_WINDOW:])
 
     def seasons_for(self, histories: Sequence[Sequence[float]], season: int | None) -> list[int]:
         """The season each forecast uses: the one asked for, the model's own, or detected."""

@@ -16,14 +16,19 @@ import httpx
 import mlflow
 import pytest
 from conftest import TINY_BASE, TINY_LONG_SEASONS, mlflow_pointed_at, seasonal_series
-from live_server import free_port, mlflow_models_serve, running_service, wait_until_answering
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from live_server import free_port, mlflow_models_serve, ready_client, running_service, wait_until_answering
 from mlflow import MlflowClient
 
 from models.artifact import left_padded
 from models.base_artifact import DIGEST_TAG, BaseArtifact
 from models.calibration import Calibration
 from models.seasonality import detect_season
+from service.app import create_app
 from service.registry import RestRegistry
+from service.settings import Settings
 from training.__main__ import champion_holds, register_shipped_base
 from training.shipped_base import register_base
 from training.tracking import configure_tracking, promote_best, register
@@ -209,6 +214,13 @@ def test_a_batch_takes_a_season_per_series(server, tiny_base):
             ["1"],
         ),
         ({"history": [1.0, 2.0]}, ["body", "history"], ["2 values", "at least 3"]),
+        # finite in JSON, infinite in the float32 the networks compute in
+        ({"history": [1e300, 2e300, 3e300, 4e300]}, ["body", "history"], ["finite numbers within"]),
+        (
+            {"history": None, "series": [{"history": MONTHLY}, {"history": [1.0, -1e39, 2.0]}]},
+            ["body", "series", 1, "history"],
+            ["finite numbers within"],
+        ),
         ({"horizon": 61}, ["body", "horizon"], ["cap of 60"]),
         ({"horizon": 0}, ["body", "horizon"], ["greater than or equal to 1"]),
         ({"freq": "fortnightly"}, ["body", "freq"], ["unknown frequency 'fortnightly'"]),
@@ -335,3 +347,43 @@ def test_a_tracking_server_registers_and_hands_out_either_kind(tiny_base, traine
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def in_process(base_store) -> Iterator[TestClient]:
+    """The service over the base store, in this process (fast enough for hundreds of examples)."""
+    _, tracking_uri = base_store
+    with ready_client(create_app(Settings(tracking_uri=tracking_uri, retry_seconds=0.2))) as client:
+        yield client
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_history_season_and_horizon_to_the_base_is_answered_without_a_server_error(in_process, data):
+    """Values of every magnitude (to float64's extremes), constant and short histories, seasons
+    beyond the history, horizons past the trained one: a 200 with finite numbers, or a 422."""
+    values = (
+        st.floats(allow_nan=False, allow_infinity=False) | st.floats(-1e6, 1e6) | st.sampled_from([0.0, 1.0])
+    )
+    histories = st.lists(values, min_size=1, max_size=120) | st.builds(
+        lambda value, size: [value] * size, values, st.integers(1, 80)
+    )
+    seasons = st.sampled_from([{}, {"season": 1}, {"season": 12}, {"season": 500}])
+    rows = data.draw(
+        st.lists(
+            st.builds(lambda history, season: {"history": history, **season}, histories, seasons),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    body = {"model": "base", "horizon": data.draw(st.integers(1, 60)), "series": rows, "level": [80]}
+    response = in_process.post("/forecast", json=body)
+    assert response.status_code in (200, 422), (body, response.text)
+    if response.status_code == 200:
+        for item in response.json()["forecasts"]:
+            numbers = [
+                *item["forecast"],
+                *item["intervals"]["80"]["lower"],
+                *item["intervals"]["80"]["upper"],
+            ]
+            assert all(math.isfinite(number) for number in numbers), (body, item)

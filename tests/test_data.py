@@ -232,6 +232,34 @@ def test_quarterly_starts_are_named_by_their_first_quarter(start, freq, make_ser
     assert series.timestamps.equals(pd.date_range(start, periods=40, freq=freq))
 
 
+@pytest.mark.parametrize(
+    ("label", "freq", "season"),
+    [
+        ("{year} Q{n}", "QS-JAN", 4),
+        ("Q{n} {year}", "QS-JAN", 4),
+        ("{year}-Q{n}", "QS-JAN", 4),
+        ("{year}M{n:02d}", "MS", 12),
+    ],
+)
+def test_period_labels_are_read_as_their_first_day(label, freq, season, make_series, write_csv):
+    """Quarters and months as statistics offices write them ("1990 Q1", "1990M01"), which pandas
+    does not parse as written."""
+    per_year = 4 if freq.startswith("Q") else 12
+    labels = [label.format(year=1990 + i // per_year, n=i % per_year + 1) for i in range(40)]
+    series = load_csv(write_csv(pd.DataFrame({"period": labels, "y": make_series(40)})), "series")
+    assert (series.freq, series.season_length) == (freq, season)
+    assert (
+        series.timestamps[[0, -1]].tolist()
+        == pd.date_range("1990-01-01", periods=40, freq=freq)[[0, -1]].tolist()
+    )
+
+
+def test_an_impossible_month_label_is_refused(make_series, write_csv):
+    labels = [f"1990M{n:02d}" for n in range(1, 13)] + ["1991M13"]
+    with pytest.raises(DataError, match=r"unparseable timestamps.*data row 13: '1991M13'"):
+        load_csv(write_csv(pd.DataFrame({"period": labels, "y": make_series(13)})), "series")
+
+
 def test_date_only_timestamps_are_inferred(make_series, write_csv):
     stamps = pd.date_range("1949-01-01", periods=60, freq="MS").strftime("%Y-%m-%d")
     series = load_csv(write_csv(pd.DataFrame({"month": stamps, "y": make_series(60)})), "series")

@@ -19,6 +19,7 @@ import torch
 from mlflow import MlflowClient
 
 from models.artifact import ForecasterArtifact
+from models.base_artifact import DIGEST_TAG, SHIPPED_BASE, folder_digest
 from models.calibration import Calibration
 from models.network import Forecaster, ForecasterConfig
 from models.scaling import WindowScaler
@@ -359,11 +360,13 @@ def test_a_series_that_turns_non_positive_late_is_not_modelled_on_a_log_scale(
     assert torch.isfinite(result.artifact.predict(tail, 3).point).all()
 
 
-def test_cli_warns_once_about_a_shrunk_horizon_for_all_cells(
+def test_cli_warns_once_about_a_shrunk_horizon_and_registers_the_base_it_starts_from(
     make_series, make_frame, write_csv, scratch_store, caplog
 ):
     """50 monthly points: the default horizon 12 shrinks to 6; the CSV is resolved once for
-    every cell, so the warning is logged once, not once per cell plus once for the check."""
+    every cell, so the warning is logged once, not once per cell plus once for the check. The
+    candidates start from the shipped base, which is registered as `base` on this fresh store
+    (so `make train` then `make serve` answers "model": "base")."""
     path = write_csv(make_frame(make_series(50)))
     options = [option for option in TINY_CLI if option not in ("--cell", "gru", "--horizon", "6")]
     with caplog.at_level(logging.WARNING, logger="training.config"):
@@ -383,6 +386,10 @@ def test_cli_warns_once_about_a_shrunk_horizon_for_all_cells(
         )
     assert code == 0
     assert len([r for r in caplog.records if "too few for the default horizon" in r.getMessage()]) == 1
+    client = MlflowClient(tracking_uri=scratch_store, registry_uri=scratch_store)
+    assert client.get_model_version_by_alias("base", "champion").tags[DIGEST_TAG] == folder_digest(
+        SHIPPED_BASE
+    )
 
 
 def test_cli_refuses_negative_profile_seasons_before_training(scratch_store, capsys):

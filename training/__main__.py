@@ -7,9 +7,12 @@ python -m training --csv stores.csv --name stores [--id-column store]   # ONE mo
 
 Every series gets these candidates, each an MLflow run and a registered version: a local
 network per cell trained from scratch, and, from the shipped base network (models/base/),
-the zero-shot base and the base fine-tuned on the series. `champion` goes to the lowest
-validation MASE among them; AutoETS / AutoTheta / AutoARIMA are scored on the same validation
-windows and logged in every run. --from-scratch trains the local networks only.
+the zero-shot base and the base fine-tuned on the series, then their ensemble (the mean of
+the best local network and the two base candidates). `champion` goes to the ensemble unless one
+member's validation errors are lower in a paired t-test over non-overlapping windows (README,
+"Training"); AutoETS / AutoTheta / AutoARIMA are scored on the same validation windows and
+logged in every run. --from-scratch trains the local networks only (champion: the lowest
+validation MASE). The shipped base is registered as model `base` too.
 """
 
 from __future__ import annotations
@@ -182,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.from_scratch:
         if is_base_artifact(args.base or SHIPPED_BASE):
             configs = with_base_candidates(configs, args.base)
+            # what the candidates start from is served too: `make train` then `make serve` on a
+            # fresh store answers "model": "base" as `make run` does
+            if not args.if_missing and args.base is None:
+                register_shipped_base(args.tracking_uri)
         else:
             print(
                 f"no base network in {SHIPPED_BASE} (`make pretrain` builds it): training local models only",

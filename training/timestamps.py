@@ -115,7 +115,27 @@ def on_grid(
     )
 
 
+# period labels pandas does not parse as written, as statistics offices and spreadsheets write
+# them: "1990 Q1", "Q1 1990", "1990-Q1", "1990q1" (quarters) and "1990M01", "1990-M1" (months)
+_QUARTER_LABEL = re.compile(r"^\s*(?:(\d{4})\s*[-/ ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[-/ ]?\s*(\d{4}))\s*$")
+_MONTH_LABEL = re.compile(r"^\s*(\d{4})\s*-?\s*M(\d{1,2})\s*$")
+
+
+def _period_label(value: object) -> object:
+    """A quarter or month label as a date string pandas parses (its first day); else the value."""
+    if not isinstance(value, str):
+        return value
+    if quarter := _QUARTER_LABEL.match(value):
+        year, number = quarter[1] or quarter[4], quarter[2] or quarter[3]
+        return f"{year}-{3 * int(number) - 2:02d}-01"
+    if (month := _MONTH_LABEL.match(value)) and 1 <= int(month[2]) <= 12:
+        return f"{month[1]}-{int(month[2]):02d}-01"
+    return value
+
+
 def to_datetime(column: pd.Series, dayfirst: bool) -> pd.Series:
+    if column.dtype == object:
+        column = column.map(_period_label)
     with warnings.catch_warnings():
         # "could not infer format" and mixed-offset notices: a per-element parse is what a
         # free-form CSV needs, and mixed offsets are handled below
