@@ -101,6 +101,26 @@ def test_given_columns_win_and_numeric_ids_can_be_named(write_csv):
     assert len(panel.series[1]) == SERIES["store_a"][1]
 
 
+def test_whole_number_ids_are_inferred_when_the_dates_repeat(write_csv):
+    """store 1, 2, 3 (Rossmann-style exports): no text column, the dates repeat across stores and
+    never within one; an integer count column beside them is not taken for an id."""
+    frame = panel_frame()
+    frame["id"] = frame["id"].map({"store_a": 1, "store_b": 2, "store_c": 3})
+    frame["time"] = frame["time"].dt.strftime("%Y-%m")
+    frame["customers"] = np.arange(len(frame)) % 7
+    panel = load_panel_csv(write_csv(frame[["id", "time", "value", "customers"]]), "stores")
+    assert (panel.id_column, panel.time_column, panel.value_column) == ("id", "time", "value")
+    assert panel.ids == ["3", "1", "2"] and len(panel.series[1]) == SERIES["store_a"][1]
+
+
+def test_a_single_series_of_whole_numbers_is_not_a_panel(write_csv):
+    counts = pd.DataFrame(
+        {"units": np.arange(60) % 5, "day": pd.date_range("2022-01-01", periods=60).strftime("%Y-%m-%d")}
+    )
+    panel = load_panel_csv(write_csv(counts[["day", "units"]]), "units")
+    assert panel.id_column is None and panel.ids == ["units"] and len(panel.series[0]) == 60
+
+
 def test_a_panel_without_time_and_value_besides_the_id_is_refused(write_csv):
     with pytest.raises(DataError, match="needs a time column and a value column"):
         load_panel_csv(write_csv("id,time\na,2020-01-01\na,2020-02-01\n"), "x")

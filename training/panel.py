@@ -63,8 +63,8 @@ def load_panel_csv(
     """Read a long CSV (one row per series and timestamp) into one `SeriesData` per id.
 
     Columns not given are inferred: the id column is the one column that is not numeric, is not
-    mostly timestamps and repeats its values (a numeric id must be named); two such columns are
-    refused, naming both. Of the other columns (passing over id-like ones when the id is named),
+    mostly timestamps and repeats its values; without one, a whole-number column that tells the
+    series apart (`_whole_number_ids`); two candidates are refused, naming both. Of the other columns (passing over id-like ones when the id is named),
     the first is time and the next the value, as in `load_csv`. A file without an id column is
     one series, loaded by `load_csv` itself.
 
@@ -162,6 +162,7 @@ def _panel_columns(
         column for column in frame.columns if column not in given and _looks_like_ids(frame[column])
     ]
     if id_column is None:
+        candidates = candidates or _whole_number_ids(frame, given)
         if len(candidates) > 1:
             raise DataError(
                 f"{path}: columns {candidates} could each be the series id (text that repeats); "
@@ -179,6 +180,35 @@ def _panel_columns(
     time_column = time_column or rest.pop(0)
     value_column = value_column or rest.pop(0)
     return id_column, time_column, value_column
+
+
+def _whole_number_ids(frame: pd.DataFrame, given: list[str]) -> list[str]:
+    """Whole-number columns that tell a file's series apart when no text column does (store 1,
+    2, 3): the file's one date column (text) repeats its timestamps - it holds several series -,
+    no timestamp repeats within one value of the column, and one timestamp holds every value.
+    A single series' counts never qualify: its timestamps do not repeat."""
+    free = [column for column in frame.columns if column not in given]
+    dates = [
+        column
+        for column in free
+        if not pd.api.types.is_numeric_dtype(frame[column])
+        and to_datetime(pd.Series(frame[column].dropna().unique()[:ID_SAMPLE]).astype(str), dayfirst=False)
+        .notna()
+        .mean()
+        >= 0.5
+    ]
+    if len(dates) != 1 or not frame[dates[0]].duplicated().any():
+        return []
+    # the most series at one timestamp: an id column has exactly that many values (a count
+    # column beside it has more), if some timestamp holds every series
+    widest = int(frame[dates[0]].value_counts().max())
+    return [
+        column
+        for column in free
+        if pd.api.types.is_integer_dtype(frame[column])
+        and frame[column].nunique() == widest
+        and not frame.duplicated([column, dates[0]]).any()
+    ]
 
 
 def _looks_like_ids(column: pd.Series) -> bool:

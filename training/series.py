@@ -72,6 +72,15 @@ def check_fill(fill: str | None) -> None:
         raise DataError(f"fill must be one of {FILL_METHODS}, got {fill!r}")
 
 
+def shown(value: object) -> str:
+    """A file's cell as an error message quotes it: text in quotes, a number as written (not np.int64(1))."""
+    return (
+        repr(value)
+        if isinstance(value, str)
+        else str(value.item() if isinstance(value, np.generic) else value)
+    )
+
+
 def data_rows(column: pd.Series) -> np.ndarray:
     """The file's data row (1-based, header excluded) of each entry of a column or of a slice of it."""
     return column.index.to_numpy() + 1

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.series import FILL_METHODS, DataError, data_rows
+from training.series import FILL_METHODS, DataError, data_rows, shown
 
 log = logging.getLogger("training.data")
 
@@ -175,7 +175,7 @@ def checked_timestamps(parsed: pd.Series, raw: pd.Series, source: str, name: str
     if len(bad):
         raise DataError(
             f"{source}: column {name!r} has {len(bad)} missing or unparseable timestamps "
-            f"(first at data row {rows[bad[0]]}: {raw.iloc[bad[0]]!r})"
+            f"(first at data row {rows[bad[0]]}: {shown(raw.iloc[bad[0]])})"
         )
     index = pd.DatetimeIndex(parsed)
     duplicated = np.flatnonzero(index.duplicated())

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.series import FILL_METHODS, DataError, data_rows
+from training.series import FILL_METHODS, DataError, data_rows, shown
 
 log = logging.getLogger("training.data")
 
@@ -66,7 +66,7 @@ def checked_values(
     if len(bad):
         raise DataError(
             f"{source}: column {name!r} has {len(bad)} non-numeric values "
-            f"(first at data row {rows[bad[0]]}: {raw.iloc[bad[0]]!r})"
+            f"(first at data row {rows[bad[0]]}: {shown(raw.iloc[bad[0]])})"
         )
     missing = np.flatnonzero(np.isnan(values))
     if len(missing):
