@@ -18,9 +18,12 @@ from live_server import running_service
 from mlflow import MlflowClient
 
 from models.artifact import ArtifactMetadata
-from training.config import TrainConfig
+from training import baselines
+from training.backtest import validation_errors
+from training.config import TrainConfig, load_panel
 from training.data import DataError, SeriesData
 from training.initialise import fit_scaler
+from training.pipeline import train
 
 # id -> (first month, points, magnitude): different lengths, starts and scales (1 vs 10,000)
 PANEL = {
@@ -194,3 +197,36 @@ def test_one_scaler_keeps_the_smallest_series_scale_floor():
 def test_an_artifact_without_stored_series_still_loads():
     old = ArtifactMetadata.from_dict({"name": "passengers", "tail": [1.0, 2.0], "unknown_later_field": 1})
     assert old.series is None and "series" not in old.to_dict()
+
+
+def test_the_baselines_of_a_large_panel_are_scored_on_a_sample_and_compared_on_it(in_tmp, monkeypatch):
+    """Over MAX_SERIES series, the baselines score an evenly spaced sample (AutoARIMA would take
+    an hour for 5,000 series); the run says which, and logs the candidate's own MASE on those
+    series - the mean of the same per-series validation MASE its `val_mase` averages over all."""
+
+    assert baselines.sampled_series(30) == list(range(30))
+    sample = baselines.sampled_series(5000)
+    assert len(sample) == baselines.MAX_SERIES and sample[0] == 0 and sample[-1] == 4999
+    assert sample == sorted(set(sample))
+
+    panel_frame().to_csv(in_tmp / "stores.csv", index=False)
+    config = TrainConfig(
+        name="stores", data=str(in_tmp / "stores.csv"), id_column="store", cell="lstm", **TINY
+    )
+    panel = load_panel(config)
+    tracking_uri = f"sqlite:///{in_tmp / 'mlflow.db'}"
+    resolved = config.resolve_panel(panel)
+    monkeypatch.setattr(baselines, "MAX_SERIES", 2)
+    scored = baselines.validation_baselines([one.values for one in panel], resolved)
+    assert scored.series == [0, 3] and scored.sampled and set(scored.val_mase) == set(baselines.BASELINES)
+    result = train(config, tracking_uri=tracking_uri, progress=False, series=panel, baselines=scored)
+
+    def mase(indices: list[int]) -> float:
+        errors = [validation_errors(panel[k].values, resolved, result.validation[k]).mean() for k in indices]
+        return float(np.mean(errors))
+
+    assert mase(list(range(len(panel)))) == pytest.approx(result.val_mase, rel=1e-5)
+    run = MlflowClient(tracking_uri=tracking_uri).get_run(result.run_id)
+    assert run.data.tags["baseline_series"] == "2 of 4, evenly spaced in file order"
+    assert run.data.metrics["val_mase_baseline_series"] == pytest.approx(mase([0, 3]), rel=1e-5)
+    assert run.data.metrics["val_mase_AutoETS"] == pytest.approx(scored.val_mase["AutoETS"])

@@ -286,7 +286,8 @@ def score_baselines(configs: list[TrainConfig], series: list[SeriesData] | None)
         scored[config.name] = result
         scores = [f"{name} {value:.3f}" for name, value in result.val_mase.items()]
         scores += [f"{name} missing ({reason})" for name, reason in result.missing.items()]
-        print(f"{config.name}: validation MASE of the baselines: {', '.join(scores)}", flush=True)
+        on = f" (on {len(result.series)} of {len(panel)} series)" if result.sampled else ""
+        print(f"{config.name}: validation MASE of the baselines{on}: {', '.join(scores)}", flush=True)
     return scored
 
 

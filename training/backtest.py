@@ -20,6 +20,7 @@ from utilsforecast.losses import mae, rmse, smape
 
 from models.artifact import interval_coverage
 from models.loading import Artifact
+from training.config import TrainConfig
 
 # a model trained for the series (local) or started from the base network (zero-shot, fine-tuned)
 
@@ -45,6 +46,16 @@ def mase_scale(values: np.ndarray, season: int) -> float:
     exactly every season), so MASE stays finite unless the part is constant."""
     scale = float(np.mean(np.abs(values[season:] - values[:-season])))
     return scale if scale > 0 or season == 1 else mase_scale(values, 1)
+
+
+def validation_errors(values: np.ndarray, config: TrainConfig, forecast: torch.Tensor) -> torch.Tensor:
+    """One series' whole-window validation forecasts [n, H] -> |error| / its MASE scale [n, H]:
+    what a candidate's validation MASE averages (the series' values through its validation part)."""
+    values = values[: len(values) - config.test_size]
+    train_end = len(values) - config.val_size
+    origins = range(train_end, train_end + len(forecast))
+    target = torch.as_tensor(np.stack([values[o : o + config.horizon] for o in origins]), dtype=torch.float32)
+    return (forecast - target).abs() / mase_scale(values[:train_end], config.season_length)
 
 
 @dataclass

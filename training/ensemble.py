@@ -22,12 +22,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from statistics import NormalDist
 
-import numpy as np
 import torch
 
 from models.ensemble_artifact import EnsembleArtifact
 from training import tracking
-from training.backtest import mase_scale
+from training.backtest import validation_errors
 from training.baselines import Baselines
 from training.config import TrainConfig, load_panel
 from training.data import SeriesData
@@ -58,13 +57,7 @@ def _validation(
     validation MASE over every window: the mean over the series)."""
     losses, mases = [], []
     for series, forecast in zip(panel, forecasts, strict=True):
-        values = series.values[: len(series) - config.test_size]
-        train_end = len(values) - config.val_size
-        origins = range(train_end, train_end + len(forecast))
-        target = torch.as_tensor(
-            np.stack([values[o : o + config.horizon] for o in origins]), dtype=torch.float32
-        )
-        errors = (forecast - target).abs() / mase_scale(values[:train_end], config.season_length)
+        errors = validation_errors(series.values, config, forecast)
         # windows H steps apart (back from the last origin) share no step: overlapping ones
         # would count one error up to H times as separate evidence
         losses.append(errors.mean(dim=1).flip(0)[:: config.horizon])
@@ -164,7 +157,7 @@ def combine(
             {},
         )
         if baselines is not None:
-            tracking.log_baselines(baselines)
+            tracking.log_baselines(baselines, baselines.candidate_mase(panel, config, forecasts))
         version, champion = None, None
         if register:
             version = tracking.register(served, config.name, ENSEMBLE)

@@ -352,7 +352,7 @@ def train(
         )
         tracking.log_provenance(provenance, seconds)
         if baselines is not None:
-            tracking.log_baselines(baselines)
+            tracking.log_baselines(baselines, baselines.candidate_mase(panel, config, validation))
         version = tracking.register(served, config.name, config.label) if register else None
         champion = tracking.promote_best(config.name) if register and promote else None
     return TrainResult(

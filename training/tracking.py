@@ -117,11 +117,20 @@ def log_provenance(provenance: dict[str, str], seconds: dict[str, float]) -> Non
     mlflow.log_metrics({f"{fit}_seconds": value for fit, value in seconds.items()})
 
 
-def log_baselines(baselines: Baselines) -> None:
+def log_baselines(baselines: Baselines, candidate_mase: float | None = None) -> None:
     """The statistical baselines' validation MASE as `val_mase_<model>` metrics next to the
-    candidate's own `val_mase`; a missing one as a `val_mase_<model>` tag with the reason."""
+    candidate's own `val_mase`; a missing one as a `val_mase_<model>` tag with the reason. When
+    they were scored on a sample of a panel's series, the tag `baseline_series` says which and
+    `val_mase_baseline_series` is the candidate's own MASE on them (`candidate_mase`)."""
     mlflow.log_metrics({f"val_mase_{name}": value for name, value in baselines.val_mase.items()})
     mlflow.set_tags({f"val_mase_{name}": f"missing: {reason}" for name, reason in baselines.missing.items()})
+    if baselines.sampled:
+        mlflow.set_tag(
+            "baseline_series",
+            f"{len(baselines.series)} of {baselines.panel_size}, evenly spaced in file order",
+        )
+        if candidate_mase is not None:
+            mlflow.log_metric("val_mase_baseline_series", candidate_mase)
 
 
 def _series_table(series_backtests: dict[str, dict[int, Backtest]]) -> pd.DataFrame:
