@@ -230,3 +230,15 @@ def test_the_baselines_of_a_large_panel_are_scored_on_a_sample_and_compared_on_i
     assert run.data.tags["baseline_series"] == "2 of 4, evenly spaced in file order"
     assert run.data.metrics["val_mase_baseline_series"] == pytest.approx(mase([0, 3]), rel=1e-5)
     assert run.data.metrics["val_mase_AutoETS"] == pytest.approx(scored.val_mase["AutoETS"])
+
+
+def test_the_series_that_shortens_a_panels_horizon_is_named(caplog):
+    stamps = pd.date_range("2000-01-01", periods=150, freq="MS")
+    panel = [
+        SeriesData(name, np.linspace(1.0, 2.0, length) + np.sin(np.arange(length)), stamps[:length], "MS", 12)
+        for name, length in (("long", 150), ("short", 60), ("middle", 100))
+    ]
+    with caplog.at_level("WARNING", logger="training.config"):
+        resolved = TrainConfig(name="stores", data="stores.csv").resolve_panel(panel)
+    assert resolved.horizon < 12
+    assert "series 'short', the shortest, has 60 points, too few for the default horizon 12" in caplog.text
