@@ -227,7 +227,7 @@ def test_the_baselines_of_a_large_panel_are_scored_on_a_sample_and_compared_on_i
 
     assert mase(list(range(len(panel)))) == pytest.approx(result.val_mase, rel=1e-5)
     run = MlflowClient(tracking_uri=tracking_uri).get_run(result.run_id)
-    assert run.data.tags["baseline_series"] == "2 of 4, evenly spaced in file order"
+    assert run.data.tags["baseline_series"] == "2 of 4, evenly spaced in the order their ids first appear"
     assert run.data.metrics["val_mase_baseline_series"] == pytest.approx(mase([0, 3]), rel=1e-5)
     assert run.data.metrics["val_mase_AutoETS"] == pytest.approx(scored.val_mase["AutoETS"])
 

@@ -31,9 +31,9 @@ BASELINES = ("AutoETS", "AutoTheta", "AutoARIMA")
 MAX_SEASON = 24
 # Fits read at most this many of the latest training points: a long series' fit stays in seconds
 MAX_FIT_POINTS = 2000
-# A panel's baselines are scored on at most this many of its series, evenly spaced in file order:
-# AutoARIMA takes ~0.7 s a monthly series, an hour for 5,000 series that one network trains on in
-# minutes. The runs log each candidate's own MASE on the same series beside them.
+# A panel's baselines are scored on at most this many of its series, evenly spaced in the order
+# their ids first appear: AutoARIMA takes ~0.7 s a monthly series, an hour for 5,000 series that
+# one network trains on in minutes. The runs log each candidate's own MASE on the same series.
 MAX_SERIES = 50
 
 

@@ -127,7 +127,7 @@ def log_baselines(baselines: Baselines, candidate_mase: float | None = None) -> 
     if baselines.sampled:
         mlflow.set_tag(
             "baseline_series",
-            f"{len(baselines.series)} of {baselines.panel_size}, evenly spaced in file order",
+            f"{len(baselines.series)} of {baselines.panel_size}, evenly spaced in the order their ids first appear",
         )
         if candidate_mase is not None:
             mlflow.log_metric("val_mase_baseline_series", candidate_mase)
