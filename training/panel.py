@@ -64,8 +64,9 @@ def load_panel_csv(
 
     Columns not given are inferred: the id column is the one column that is not numeric, is not
     mostly timestamps and repeats its values; without one, a whole-number column that tells the
-    series apart (`_whole_number_ids`); two candidates are refused, naming both. Of the other columns (passing over id-like ones when the id is named),
-    the first is time and the next the value, as in `load_csv`. A file without an id column is
+    series apart (`_whole_number_ids`); two candidates are refused, naming both. Of the other
+    columns (passing over id-like ones when the id is named), the first is time and the next the
+    value, as in `load_csv`. A file without an id column is
     one series, loaded by `load_csv` itself.
 
     Every series goes through `load_csv`'s checks (unparseable, unsorted or duplicate
@@ -165,8 +166,7 @@ def _panel_columns(
         candidates = candidates or _whole_number_ids(frame, given)
         if len(candidates) > 1:
             raise DataError(
-                f"{path}: columns {candidates} could each be the series id (text that repeats); "
-                "name it with --id-column"
+                f"{path}: columns {candidates} could each be the series id; name it with --id-column"
             )
         id_column = candidates[0] if candidates else None
     # time and value come from the other columns, passing over id-like text (a region next to a store)
@@ -191,11 +191,7 @@ def _whole_number_ids(frame: pd.DataFrame, given: list[str]) -> list[str]:
     dates = [
         column
         for column in free
-        if not pd.api.types.is_numeric_dtype(frame[column])
-        and to_datetime(pd.Series(frame[column].dropna().unique()[:ID_SAMPLE]).astype(str), dayfirst=False)
-        .notna()
-        .mean()
-        >= 0.5
+        if not pd.api.types.is_numeric_dtype(frame[column]) and _mostly_dates(frame[column])
     ]
     if len(dates) != 1 or not frame[dates[0]].duplicated().any():
         return []
@@ -213,12 +209,16 @@ def _whole_number_ids(frame: pd.DataFrame, given: list[str]) -> list[str]:
 
 def _looks_like_ids(column: pd.Series) -> bool:
     """Text (not numbers, not mostly timestamps) whose values repeat: one label per series."""
-    present = column.dropna()
-    if pd.api.types.is_numeric_dtype(column) or not present.duplicated().any():
+    if pd.api.types.is_numeric_dtype(column) or not column.dropna().duplicated().any():
         return False
-    sample = pd.Series(present.unique()[:ID_SAMPLE]).astype(str)
-    # half, not all: a time column with a few broken timestamps is still a time column
-    return to_datetime(sample, dayfirst=False).notna().mean() < 0.5
+    return not _mostly_dates(column)
+
+
+def _mostly_dates(column: pd.Series) -> bool:
+    """Whether at least half of a column's first distinct values parse as timestamps (half, not
+    all: a time column with a few broken timestamps is still a time column)."""
+    sample = pd.Series(column.dropna().unique()[:ID_SAMPLE]).astype(str)
+    return bool(to_datetime(sample, dayfirst=False).notna().mean() >= 0.5)
 
 
 def _series_ids(column: pd.Series, path: Path, name: str) -> pd.Series:
