@@ -260,6 +260,18 @@ def test_an_impossible_month_label_is_refused(make_series, write_csv):
         load_csv(write_csv(pd.DataFrame({"period": labels, "y": make_series(13)})), "series")
 
 
+def test_a_value_first_file_takes_its_date_column_as_time(make_series, write_csv):
+    """units, day (and a note): the first column holds numbers and a later one dates, so the
+    dates are the time; whole-number years in the first column stay the time."""
+    days = pd.date_range("2022-01-01", periods=60, freq="D").strftime("%d/%m/%Y")
+    values = make_series(60)
+    series = load_csv(write_csv(pd.DataFrame({"units": values, "day": days, "note": "x"})), "units")
+    assert series.freq == "D" and series.timestamps[0] == pd.Timestamp("2022-01-01")
+    np.testing.assert_allclose(series.values, values)
+    years = load_csv(write_csv(pd.DataFrame({"year": range(1950, 1990), "y": make_series(40)})), "y")
+    assert years.freq == "YS-JAN" and years.timestamps[0] == pd.Timestamp("1950-01-01")
+
+
 def test_date_only_timestamps_are_inferred(make_series, write_csv):
     stamps = pd.date_range("1949-01-01", periods=60, freq="MS").strftime("%Y-%m-%d")
     series = load_csv(write_csv(pd.DataFrame({"month": stamps, "y": make_series(60)})), "series")

@@ -72,8 +72,9 @@ def test_single_series_file_is_one_series_equal_to_load_csv(make_series, make_fr
     [
         (("unique_id", "ds", "y"), ["unique_id", "ds", "y"], ("unique_id", "ds", "y")),
         (("store", "date", "sales"), ["date", "store", "sales"], ("store", "date", "sales")),
+        (("store", "date", "sales"), ["store", "sales", "date"], ("store", "date", "sales")),
     ],
-    ids=["id-first", "id-second"],
+    ids=["id-first", "id-second", "value-before-time"],
 )
 def test_columns_are_inferred(columns, order, expected, write_csv):
     frame = panel_frame().set_axis(list(columns), axis=1)[order]

@@ -25,7 +25,7 @@ from training.series import (
     data_rows,
     resolve_season_length,
 )
-from training.timestamps import fitting_freq, infer_freq, on_grid, parse_timestamps
+from training.timestamps import fitting_freq, infer_freq, mostly_dates, on_grid, parse_timestamps
 from training.values import parse_values
 
 log = logging.getLogger(__name__)
@@ -40,13 +40,13 @@ def load_csv(
     season_length: int | None = None,
     fill: str | None = None,
 ) -> SeriesData:
-    """Read a CSV with a header; by default the first column is time and the second the value."""
+    """Read a CSV with a header; by default the first column is time (`time_and_value`) and the
+    next the value."""
     path = Path(path)
     check_fill(fill)
     frame = read_frame(path)
-    time_column = time_column or frame.columns[0]
-    value_column = value_column or frame.columns[1]
-    check_columns(frame, path, [time_column, value_column])
+    check_columns(frame, path, [column for column in (time_column, value_column) if column is not None])
+    time_column, value_column = time_and_value(frame, list(frame.columns), time_column, value_column)
     timestamps = parse_timestamps(frame[time_column], path, time_column)
     values = parse_values(frame[value_column], path, value_column, fill)
     inferred = infer_freq(timestamps)
@@ -65,6 +65,21 @@ def load_csv(
         timestamps, values = on_grid(timestamps, values, freq, fill, str(path), time_column, rows)
     season_length = resolve_season_length(season_length, freq)
     return SeriesData(name=name, values=values, timestamps=timestamps, freq=freq, season_length=season_length)
+
+
+def time_and_value(
+    frame: pd.DataFrame, columns: list[str], time_column: str | None, value_column: str | None
+) -> tuple[str, str]:
+    """The time and value columns: the given ones, the others from `columns` (in file order, at
+    least as many as are missing): time is the first - or, when that one holds numbers, the first
+    that holds dates (a value, date file) - and the value the first other one."""
+    if time_column is None:
+        dated = [column for column in columns if mostly_dates(frame[column])]
+        numeric = pd.api.types.is_numeric_dtype(frame[columns[0]])
+        time_column = dated[0] if dated and numeric else columns[0]
+    if value_column is None:
+        value_column = next(column for column in columns if column != time_column)
+    return time_column, value_column
 
 
 def read_frame(path: Path) -> pd.DataFrame:

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.data import check_columns, load_csv, read_frame
+from training.data import check_columns, load_csv, read_frame, time_and_value
 from training.series import DataError, SeriesData, check_fill, data_rows, resolve_season_length
 from training.timestamps import (
     checked_timestamps,
     fitting_freq,
     infer_freq,
+    mostly_dates,
     on_grid,
     parse_time_column,
-    to_datetime,
 )
 from training.values import checked_values, parse_numbers
 
@@ -65,8 +65,8 @@ def load_panel_csv(
     Columns not given are inferred: the id column is the one column that is not numeric, is not
     mostly timestamps and repeats its values; without one, a whole-number column that tells the
     series apart (`_whole_number_ids`); two candidates are refused, naming both. Of the other
-    columns (passing over id-like ones when the id is named), the first is time and the next the
-    value, as in `load_csv`. A file without an id column is
+    columns (passing over id-like ones when the id is named), the first is time - or, when it holds
+    numbers, the first that holds dates - and the next the value. A file without an id column is
     one series, loaded by `load_csv` itself.
 
     Every series goes through `load_csv`'s checks (unparseable, unsorted or duplicate
@@ -177,9 +177,7 @@ def _panel_columns(
             f"{path}: needs a time column and a value column besides the id column {id_column!r}, "
             f"found {list(frame.columns)}"
         )
-    time_column = time_column or rest.pop(0)
-    value_column = value_column or rest.pop(0)
-    return id_column, time_column, value_column
+    return id_column, *time_and_value(frame, rest, time_column, value_column)
 
 
 def _whole_number_ids(frame: pd.DataFrame, given: list[str]) -> list[str]:
@@ -188,11 +186,7 @@ def _whole_number_ids(frame: pd.DataFrame, given: list[str]) -> list[str]:
     no timestamp repeats within one value of the column, and one timestamp holds every value.
     A single series' counts never qualify: its timestamps do not repeat."""
     free = [column for column in frame.columns if column not in given]
-    dates = [
-        column
-        for column in free
-        if not pd.api.types.is_numeric_dtype(frame[column]) and _mostly_dates(frame[column])
-    ]
+    dates = [column for column in free if mostly_dates(frame[column], ID_SAMPLE)]
     if len(dates) != 1 or not frame[dates[0]].duplicated().any():
         return []
     # the most series at one timestamp: an id column has exactly that many values (a count
@@ -211,14 +205,7 @@ def _looks_like_ids(column: pd.Series) -> bool:
     """Text (not numbers, not mostly timestamps) whose values repeat: one label per series."""
     if pd.api.types.is_numeric_dtype(column) or not column.dropna().duplicated().any():
         return False
-    return not _mostly_dates(column)
-
-
-def _mostly_dates(column: pd.Series) -> bool:
-    """Whether at least half of a column's first distinct values parse as timestamps (half, not
-    all: a time column with a few broken timestamps is still a time column)."""
-    sample = pd.Series(column.dropna().unique()[:ID_SAMPLE]).astype(str)
-    return bool(to_datetime(sample, dayfirst=False).notna().mean() >= 0.5)
+    return not mostly_dates(column, ID_SAMPLE)
 
 
 def _series_ids(column: pd.Series, path: Path, name: str) -> pd.Series:

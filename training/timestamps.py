@@ -148,6 +148,16 @@ def to_datetime(column: pd.Series, dayfirst: bool) -> pd.Series:
     return parsed
 
 
+def mostly_dates(column: pd.Series, sample: int = 1000) -> bool:
+    """Whether a text column holds timestamps: at least half of its first `sample` distinct
+    values parse, month or day first (half, not all: a time column with a few broken timestamps
+    is still one)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return False
+    values = pd.Series(column.dropna().unique()[:sample]).astype(str)
+    return any(bool(to_datetime(values, dayfirst).notna().mean() >= 0.5) for dayfirst in (False, True))
+
+
 def parse_time_column(column: pd.Series, path: Path, name: str, dayfirst: bool = False) -> pd.Series:
     """A whole column's timestamps (index kept), NaT where a value is missing or unparseable."""
     if pd.api.types.is_numeric_dtype(column):
