@@ -89,8 +89,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="series id column of a panel --csv (default: the one text column whose values repeat; "
         "none: the file is one series)",
     )
-    source.add_argument("--time-column", help="time column of --csv (default: first)")
-    source.add_argument("--value-column", help="value column of --csv (default: second)")
+    source.add_argument(
+        "--time-column",
+        help="time column of --csv (default: the first, or the first holding dates when the first holds numbers)",
+    )
+    source.add_argument(
+        "--value-column", help="value column of --csv (default: the next one besides time and id)"
+    )
     source.add_argument("--freq", help="pandas frequency alias (default: inferred)")
     source.add_argument("--season", type=int, help="season length (default: from the frequency)")
     source.add_argument("--fill", choices=FILL_METHODS, help="fill missing values instead of refusing them")
