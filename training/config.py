@@ -175,12 +175,12 @@ class TrainConfig(NetworkSettings):
                 continue
             if horizon < default:
                 # a panel is sized on its shortest series: name it, the one that costs the horizon
-                which = f"series {series.name!r}, the shortest, has" if series.name != self.name else ""
+                which = f"series {series.name!r}, the shortest, has " if series.name != self.name else ""
                 log.warning(
                     "%s: %s%d points, too few for the default horizon %d; trained for horizon %d "
                     "(longer forecasts are extended recursively)",
                     self.name,
-                    f"{which} " if which else "",
+                    which,
                     len(series),
                     default,
                     horizon,

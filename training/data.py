@@ -74,9 +74,12 @@ def time_and_value(
     least as many as are missing): time is the first - or, when that one holds numbers, the first
     that holds dates (a value, date file) - and the value the first other one."""
     if time_column is None:
-        dated = [column for column in columns if mostly_dates(frame[column])]
-        numeric = pd.api.types.is_numeric_dtype(frame[columns[0]])
-        time_column = dated[0] if dated and numeric else columns[0]
+        first = columns[0]
+        # the columns are read for dates only when the first holds numbers
+        if pd.api.types.is_numeric_dtype(frame[first]):
+            time_column = next((column for column in columns if mostly_dates(frame[column])), first)
+        else:
+            time_column = first
     if value_column is None:
         value_column = next(column for column in columns if column != time_column)
     return time_column, value_column
