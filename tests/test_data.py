@@ -260,6 +260,24 @@ def test_an_impossible_month_label_is_refused(make_series, write_csv):
         load_csv(write_csv(pd.DataFrame({"period": labels, "y": make_series(13)})), "series")
 
 
+@pytest.mark.parametrize(
+    ("time", "message"),
+    [
+        (range(0, 40), r"column 't' counts steps \(0, 1, \.\.\., 39\), not dates or years"),
+        (range(1, 41), r"column 't' counts steps \(1, 2, \.\.\., 40\), not dates or years"),
+        (range(1000, 1080, 2), r"column 't' holds whole numbers outside the years 1678-2262"),
+        ([0.5 * i for i in range(40)], r"column 't' is numeric; give dates"),
+    ],
+)
+def test_a_numeric_time_column_that_holds_no_years_is_refused_saying_what_it_holds(
+    time, message, make_series, write_csv
+):
+    """A step counter (0..N from a dataframe's index) is not read as years 0..N, which pandas
+    cannot date; the error says so rather than calling the timestamps unparseable."""
+    with pytest.raises(DataError, match=message):
+        load_csv(write_csv(pd.DataFrame({"t": list(time), "y": make_series(40)})), "series")
+
+
 def test_a_value_first_file_takes_its_date_column_as_time(make_series, write_csv):
     """units, day (and a note): the first column holds numbers and a later one dates, so the
     dates are the time; whole-number years in the first column stay the time."""

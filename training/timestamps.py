@@ -158,18 +158,35 @@ def mostly_dates(column: pd.Series, sample: int = 1000) -> bool:
     return any(bool(to_datetime(values, dayfirst).notna().mean() >= 0.5) for dayfirst in (False, True))
 
 
+# the years a pandas timestamp can hold (1677-09-21 to 2262-04-11): whole numbers in range are years
+DATABLE_YEARS = (1678, 2262)
+
+
+def _numbers_not_years(numbers: np.ndarray) -> str:
+    """Why a numeric time column is refused, saying what it looks like: a step counter, or numbers."""
+    advice = (
+        "give dates (e.g. 2024-01-31) or whole years (e.g. 1987), "
+        "or name the columns with --time-column and --value-column"
+    )
+    whole = bool((numbers == np.round(numbers)).all())
+    if whole and len(numbers) > 1 and bool((np.diff(numbers) == 1).all()):
+        return (
+            f"counts steps ({shown(numbers[0])}, {shown(numbers[1])}, ..., {shown(numbers[-1])}), not dates or "
+            f"years (a forecast carries its series' timestamps); {advice}"
+        )
+    if whole:
+        return f"holds whole numbers outside the years {DATABLE_YEARS[0]}-{DATABLE_YEARS[1]}; {advice}"
+    return f"is numeric; {advice}"
+
+
 def parse_time_column(column: pd.Series, path: Path, name: str, dayfirst: bool = False) -> pd.Series:
     """A whole column's timestamps (index kept), NaT where a value is missing or unparseable."""
     if pd.api.types.is_numeric_dtype(column):
         # pandas would read numbers as nanoseconds since 1970; whole numbers here are years
-        whole = column.dropna()
-        if not (whole == whole.round()).all() or not whole.between(1, 9999).all():
-            raise DataError(
-                f"{path}: column {name!r} is numeric; give dates (e.g. 2024-01-31) or whole years (e.g. 1987), "
-                "or name the columns with --time-column and --value-column"
-            )
-        years = column.astype("Int64").astype(str).str.zfill(4)
-        return pd.to_datetime(years, format="%Y", errors="coerce")
+        numbers = column.dropna()
+        if not (numbers == numbers.round()).all() or not numbers.between(*DATABLE_YEARS).all():
+            raise DataError(f"{path}: column {name!r} {_numbers_not_years(numbers.to_numpy())}")
+        return pd.to_datetime(column.astype("Int64").astype(str), format="%Y", errors="coerce")
     parsed = to_datetime(column, dayfirst)
     if not dayfirst and parsed.isna().any():
         day_first = to_datetime(column, True)
