@@ -12,6 +12,7 @@ import pytest
 from training.__main__ import main
 from training.config import TrainConfig, load_series
 from training.data import DataError, load_csv
+from training.timestamps import Calendar
 
 
 @pytest.fixture
@@ -652,6 +653,45 @@ REAL_FILES = {
     "m4_third/m4_w325.csv": ("W-SUN", 52, 13),
     "m4_third/m4_w326.csv": ("W-SUN", 52, 13),
     "m4_third/m4_w341.csv": ("W-SUN", 52, 13),
+    "m3/m3_n654.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n701.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n735.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n753.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n800.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n823.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n925.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n955.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n959.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n967.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n1005.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n1066.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n1108.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n1253.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n1304.csv": ("QS-JAN", 4, 4),
+    "m3/m3_n1453.csv": ("MS", 12, 12),
+    "m3/m3_n1466.csv": ("MS", 12, 12),
+    "m3/m3_n1467.csv": ("MS", 12, 12),
+    "m3/m3_n1487.csv": ("MS", 12, 12),
+    "m3/m3_n1567.csv": ("MS", 12, 12),
+    "m3/m3_n1615.csv": ("MS", 12, 12),
+    "m3/m3_n1682.csv": ("MS", 12, 12),
+    "m3/m3_n1697.csv": ("MS", 12, 12),
+    "m3/m3_n1744.csv": ("MS", 12, 12),
+    "m3/m3_n1860.csv": ("MS", 12, 12),
+    "m3/m3_n1929.csv": ("MS", 12, 12),
+    "m3/m3_n1959.csv": ("MS", 12, 12),
+    "m3/m3_n1974.csv": ("MS", 12, 12),
+    "m3/m3_n2014.csv": ("MS", 12, 12),
+    "m3/m3_n2204.csv": ("MS", 12, 12),
+    "m3/m3_n2364.csv": ("MS", 12, 12),
+    "m3/m3_n2399.csv": ("MS", 12, 12),
+    "m3/m3_n2469.csv": ("MS", 12, 12),
+    "m3/m3_n2494.csv": ("MS", 12, 12),
+    "m3/m3_n2536.csv": ("MS", 12, 12),
+    "m3/m3_n2581.csv": ("MS", 12, 12),
+    "m3/m3_n2628.csv": ("MS", 12, 12),
+    "m3/m3_n2642.csv": ("MS", 12, 12),
+    "m3/m3_n2808.csv": ("MS", 12, 12),
 }
 
 
@@ -669,3 +709,23 @@ def test_real_files_infer_their_calendar_and_fit_the_default_splits(name: str) -
     assert (series.freq, series.season_length, resolved.horizon) == (freq, season, horizon)
     assert np.isfinite(series.values).all()
     assert resolved.test_size >= resolved.horizon and resolved.val_size >= resolved.horizon
+
+
+@pytest.mark.parametrize(
+    ("freq", "first", "start", "stop"),
+    [
+        ("MS", "2000-01-01", "2003-05-01", "2010-12-01"),
+        ("QS-JAN", "1990-01-01", "1995-04-01", "1999-10-01"),
+        ("W-SUN", "2020-01-05", "2021-03-07", "2022-01-02"),
+        ("B", "2019-01-01", "2019-06-03", "2020-02-28"),
+        ("h", "2021-01-01 00:00", "2021-01-03 05:00", "2021-02-01 00:00"),
+        ("h", "2021-01-01 00:00", "2021-01-03 05:30", "2021-02-01 00:30"),  # off the file's grid
+        ("MS", "2000-01-01", "2003-05-15", "2010-12-01"),  # off the calendar: its own range, as before
+    ],
+)
+def test_a_panel_calendar_spans_what_date_range_gives(freq, first, start, stop):
+    """A panel's series are checked against slices of one file grid (month grids are slow to
+    build per series); each slice is exactly the series' own `pd.date_range`."""
+    calendar = Calendar(freq, pd.Timestamp(first), pd.Timestamp("2022-12-31"))
+    expected = pd.date_range(start, stop, freq=freq)
+    assert calendar.span(pd.Timestamp(start), pd.Timestamp(stop)).equals(expected)

@@ -13,6 +13,7 @@ import pandas as pd
 from training.data import check_columns, load_csv, read_frame, time_and_value
 from training.series import DataError, SeriesData, check_fill, data_rows, resolve_season_length
 from training.timestamps import (
+    Calendar,
     checked_timestamps,
     fitting_freq,
     infer_freq,
@@ -102,12 +103,19 @@ def load_panel_csv(
     timestamps, freq = _file_calendar(timestamps, freq, times, path, time_column, sources, positions)
     season_length = resolve_season_length(season_length, freq)
     series = []
+    calendar = (
+        Calendar(freq, min(stamps[0] for stamps in timestamps), max(stamps[-1] for stamps in timestamps))
+        if freq is not None
+        else None
+    )
     for label, source, take, stamps, series_values in zip(
         labels, sources, positions, timestamps, values, strict=True
     ):
         rows = data_rows(times.iloc[take])
-        if freq is not None:
-            stamps, series_values = on_grid(stamps, series_values, freq, fill, source, time_column, rows)
+        if calendar is not None:
+            stamps, series_values = on_grid(
+                stamps, series_values, calendar.freq, fill, source, time_column, rows, calendar
+            )
         series.append(SeriesData(label, series_values, stamps, freq, season_length))
         _check_panel_series(series[-1], source, min_length, rows)
     return PanelData(name, labels, series, freq, season_length, id_column, time_column, value_column)

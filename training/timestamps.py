@@ -67,6 +67,29 @@ def _grid_freq(timestamps: pd.DatetimeIndex) -> str | None:
     return min(fitting)[1] if fitting else None
 
 
+class Calendar:
+    """The `freq` grid of a file, made once: pandas builds month and quarter grids a date at a
+    time, and a panel's series lie on one grid (from the first start to the last stop)."""
+
+    def __init__(self, freq: str, first: pd.Timestamp, last: pd.Timestamp) -> None:
+        self.freq = freq
+        self.grid = self._range(first, last)
+
+    def span(self, start: pd.Timestamp, stop: pd.Timestamp) -> pd.DatetimeIndex:
+        """What `pd.date_range(start, stop, freq)` gives: the file grid's slice when `start` is
+        on it (the grid then steps from it alike), else its own range."""
+        at = int(self.grid.searchsorted(start))
+        if at < len(self.grid) and self.grid[at] == start:
+            return self.grid[at : int(self.grid.searchsorted(stop, side="right"))]
+        return self._range(start, stop)
+
+    def _range(self, start: pd.Timestamp, stop: pd.Timestamp) -> pd.DatetimeIndex:
+        try:
+            return pd.date_range(start, stop, freq=self.freq)
+        except ValueError as error:
+            raise DataError(f"--freq {self.freq!r} is not a pandas frequency ({error})") from error
+
+
 def on_grid(
     timestamps: pd.DatetimeIndex,
     values: np.ndarray,
@@ -75,13 +98,12 @@ def on_grid(
     source: str,
     name: str,
     rows: np.ndarray,
+    calendar: Calendar | None = None,
 ) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """Check the timestamps (from data rows `rows`) against the calendar of `freq`; fill
-    missing steps when asked. `source` starts every message (the file, and the series in a panel)."""
-    try:
-        grid = pd.date_range(timestamps[0], timestamps[-1], freq=freq)
-    except ValueError as error:
-        raise DataError(f"--freq {freq!r} is not a pandas frequency ({error})") from error
+    missing steps when asked. `source` starts every message (the file, and the series in a panel;
+    a panel's series share one `calendar`)."""
+    grid = (calendar or Calendar(freq, timestamps[0], timestamps[-1])).span(timestamps[0], timestamps[-1])
     on_grid = timestamps.isin(grid)
     if not on_grid.all():
         off = int(np.flatnonzero(~on_grid)[0])
@@ -135,7 +157,12 @@ def _period_label(value: object) -> object:
 
 def to_datetime(column: pd.Series, dayfirst: bool) -> pd.Series:
     if column.dtype == object:
-        column = column.map(_period_label)
+        # each distinct value once: a panel repeats every date across its series
+        labels = {
+            value: label for value in column.dropna().unique() if (label := _period_label(value)) is not value
+        }
+        if labels:
+            column = column.map(labels).fillna(column)
     with warnings.catch_warnings():
         # "could not infer format" and mixed-offset notices: a per-element parse is what a
         # free-form CSV needs, and mixed offsets are handled below
