@@ -97,7 +97,7 @@ def train_model(store: Path) -> str:
 
 def train_default_champion(store: Path) -> str:
     """passengers as `make train` trains it by default (local LSTM and GRU, zero-shot and
-    fine-tuned base, their ensemble; the champion rule picks), in a scratch store of its own:
+    fine-tuned base, their ensemble, the champion), in a scratch store of its own:
     what a user's `POST /forecast` to a model they trained meets."""
     return train_passengers(store)
 

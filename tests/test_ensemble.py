@@ -1,10 +1,8 @@
-"""The ensemble artifact and the champion rule, in-process (the CLI, the registry and a real
+"""The ensemble artifact, in-process (the CLI, the registry and a real
 server are exercised in tests/test_finetune.py)."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 import torch
 from conftest import TINY_BASE, TINY_LONG_SEASONS
 
@@ -15,36 +13,12 @@ from models.calibration import Calibration
 from models.ensemble_artifact import EnsembleArtifact
 from models.loading import is_artifact, load_artifact
 from models.priors import PRIORS
-from training.ensemble import choose, critical_t
 
 
 def _member(seed: int, season: int = 12, config: BaseConfig = TINY_BASE) -> BaseArtifact:
     torch.manual_seed(seed)
     metadata = ArtifactMetadata(name="sales", season_length=season)
     return BaseArtifact(config, BaseNetwork(config), Calibration(torch.rand(30, 6)), metadata)
-
-
-def test_choose_keeps_the_combination_unless_a_member_is_better_with_evidence():
-    rng = np.random.default_rng(0)
-    combined = torch.tensor(rng.uniform(0.5, 1.5, 40))
-    noisy = combined + torch.tensor(rng.normal(0.0, 0.3, 40))  # lower at some origins, higher at others
-    better = combined - 0.2 + torch.tensor(rng.normal(0.0, 0.05, 40))
-    assert choose([noisy, combined + 0.1], combined) is None
-    assert choose([noisy, better, combined + 0.1], combined) == 1
-    # one window is no evidence; with few, a t-statistic needs Student's quantile, not the normal's
-    assert choose([combined[:1] - 1.0], combined[:1]) is None
-    few = torch.tensor([1.0, 1.2, 0.9, 1.1])
-    # four windows, t = -3.06: below the normal's -1.96, above Student's -3.18 for 3 degrees of freedom
-    assert choose([few - torch.tensor([0.5, 0.05, 0.4, 0.25])], few) is None
-    assert choose([few - torch.tensor([0.5, 0.1, 0.4, 0.2])], few) == 0  # t = -3.29
-
-
-def test_the_critical_value_is_students_t_quantile():
-    from scipy import stats
-
-    for dof in [*range(1, 40), 60, 100, 1000]:
-        assert critical_t(dof) == pytest.approx(stats.t.ppf(0.975, dof), rel=2e-3), dof
-    assert critical_t(3, tail=0.05) == pytest.approx(stats.t.ppf(0.95, 3), rel=2e-3)
 
 
 def test_the_ensemble_forecasts_the_mean_of_its_members_and_round_trips(tmp_path):
@@ -92,8 +66,8 @@ def test_base_members_that_read_the_same_candidates_compute_them_once(monkeypatc
         assert all(torch.equal(own.intervals[80][bound], shared.intervals[80][bound]) for bound in (0, 1))
 
 
-def test_the_champion_goes_to_the_rules_choice_unless_an_earlier_version_scored_better(in_tmp):
-    """`promote_chosen` on a real SQLite registry: the rule's pick wins over this run's lower
+def test_the_champion_goes_to_this_runs_ensemble_unless_an_earlier_version_scored_better(in_tmp):
+    """`promote_chosen` on a real SQLite registry: this run's ensemble wins over this run's lower
     validation scores, but not over an earlier run's."""
     from mlflow import MlflowClient
 
@@ -112,13 +86,13 @@ def test_the_champion_goes_to_the_rules_choice_unless_an_earlier_version_scored_
 
     first_run = {version(0.70), version(0.60)}
     assert tracking.promote_best("sales") == "2"
-    # this run: its lowest score (0.50) is not the rule's pick (0.65), and the earlier champion (0.60) scored better
+    # this run: its lowest score (0.50) is not the ensemble's (0.65), and the earlier champion (0.60) scored better
     this_run = {version(0.50), version(0.65)}
     assert tracking.promote_chosen("sales", "4", this_run) == "2"
     assert tracking.champion_version("sales") == "2"
-    # against an earlier champion that scored worse, the pick wins though this run has a lower score
+    # against an earlier champion that scored worse, the ensemble wins though this run has a lower score
     client.set_registered_model_alias("sales", tracking.CHAMPION_ALIAS, "1")
     assert tracking.promote_chosen("sales", "4", this_run) == "4" == tracking.champion_version("sales")
-    # an alias on one of this run's own versions (an interrupted run's) does not keep it from the pick
+    # an alias on one of this run's own versions (an interrupted run's) does not keep it from the ensemble
     client.set_registered_model_alias("sales", tracking.CHAMPION_ALIAS, "3")
     assert tracking.promote_chosen("sales", "4", this_run) == "4" and first_run == {"1", "2"}

@@ -1,11 +1,10 @@
 """Candidates from the base network, through the real CLI into a real SQLite MLflow store: a
 user CSV gets a local, a zero-shot and a fine-tuned model and their ensemble, `champion` goes
-where the champion rule says, the statistical baselines are logged next to them, and the
+to the ensemble, the statistical baselines are logged next to them, and the
 fine-tuned model that is registered was refit through the last point."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -89,11 +88,10 @@ def test_the_default_run_registers_every_candidate_and_their_ensemble(candidates
     versions = _versions_by_candidate(client, "sales")
     assert sorted(versions) == ["ensemble", "fine-tuned", "gru", "zero-shot"]
     scores = {candidate: float(version.tags["val_mase"]) for candidate, version in versions.items()}
-    # the champion is the rule's choice (training.ensemble.choose), printed by the run
-    chosen = re.search(r"sales: the champion rule chose (\S+)", stdout)
-    assert chosen is not None
+    # the champion is the ensemble, printed by the run
+    assert f"sales: the champion rule chose the ensemble (version {versions['ensemble'].version})" in stdout
     champion = client.get_model_version_by_alias("sales", CHAMPION_ALIAS)
-    assert champion.tags["candidate"] == chosen.group(1)
+    assert champion.tags["candidate"] == "ensemble"
     for candidate, version in versions.items():
         run = client.get_run(version.run_id)
         assert run.data.tags["candidate"] == ("local" if candidate == "gru" else candidate)
@@ -105,7 +103,7 @@ def test_the_default_run_registers_every_candidate_and_their_ensemble(candidates
     for candidate in ("gru", "zero-shot", "fine-tuned"):
         assert f"sales       {candidate}" in stdout
         assert f"{candidate} (version {versions[candidate].version})" in ensemble_tags["members"]
-    assert ensemble_tags["champion_rule"].startswith(chosen.group(1))
+    assert ensemble_tags["champion_rule"].startswith("ensemble")
 
 
 def test_the_zero_shot_candidate_is_the_base_as_it_serves_the_season(candidates_store, tiny_base, tmp_path):
@@ -275,11 +273,9 @@ def test_the_local_model_is_refit_through_the_last_point(in_tmp, make_series, ma
     assert tags["served_from"].startswith("refitted on every point")
 
 
-def test_candidates_leave_the_alias_to_the_champion_rule(
-    tiny_base, in_tmp, make_series, make_frame, write_csv
-):
+def test_candidates_leave_the_alias_to_the_ensemble(tiny_base, in_tmp, make_series, make_frame, write_csv):
     """A service follows `champion` while `make train` runs: the candidates register without
-    moving it, and it moves once, to the rule's choice, when the ensemble is registered."""
+    moving it, and it moves once, to the ensemble, when that is registered."""
     from training.ensemble import combine, members_of
     from training.tracking import champion_version
 
@@ -295,11 +291,8 @@ def test_candidates_leave_the_alias_to_the_champion_rule(
     assert [result.version for result in results] == ["1", "2", "3"]
     assert [result.champion for result in results] == [None, None, None]
     assert champion_version("sales") is None
-    ensemble, chosen = combine(members_of(results), [load_series(local)], uri)
-    picked = (
-        ensemble.version if chosen == "ensemble" else next(r.version for r in results if r.cell == chosen)
-    )
-    assert ensemble.champion == picked == champion_version("sales")
+    ensemble = combine(members_of(results), [load_series(local)], uri)
+    assert ensemble.champion == ensemble.version == champion_version("sales")
 
 
 def test_a_fine_tuned_model_serves_its_series_through_a_real_server(candidates_store, tmp_path):

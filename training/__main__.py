@@ -8,8 +8,7 @@ python -m training --csv stores.csv --name stores [--id-column store]   # ONE mo
 Every series gets these candidates, each an MLflow run and a registered version: a local
 network per cell trained from scratch, and, from the shipped base network (models/base/),
 the zero-shot base and the base fine-tuned on the series, then their ensemble (the mean of
-the best local network and the two base candidates). `champion` goes to the ensemble unless one
-member's validation errors are lower in a paired t-test over non-overlapping windows (README,
+the best local network and the two base candidates), which `champion` goes to (README,
 "Training"); AutoETS / AutoTheta / AutoARIMA are scored on the same validation windows and
 logged in every run. --from-scratch trains the local networks only (champion: the lowest
 validation MASE). The shipped base is registered as model `base` too.
@@ -214,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[TrainResult] = []
     try:
         baselines = score_baselines(configs, series)
-        # with the base candidates the champion rule moves the alias once, after the ensemble:
+        # with the base candidates the alias moves once, to the ensemble:
         # a service polling meanwhile must not serve whichever candidate scored best so far
         promote = all(config.candidate == "local" for config in configs)
         if args.jobs > 1 and len(configs) > 1:
@@ -248,8 +247,8 @@ def ensembles(
     series: list[SeriesData] | None,
     baselines: dict[str, Baselines],
 ) -> list[TrainResult]:
-    """The ensemble candidate of every series trained with the base candidates, the champion
-    rule's choice printed (`training.ensemble`)."""
+    """The ensemble candidate of every series trained with the base candidates, its champion
+    printed (`training.ensemble`)."""
     from training.ensemble import combine_all
     from training.jobs import TrainingError
 
@@ -257,9 +256,17 @@ def ensembles(
         combined = combine_all(results, tracking_uri, series, baselines)
     except (ValueError, OSError) as error:
         raise TrainingError(f"ensemble: {error}") from error
-    for result, chosen in combined:
-        print(f"{result.name}: the champion rule chose {chosen}", flush=True)
-    return [result for result, _ in combined]
+    for result in combined:
+        kept = (
+            ""
+            if result.champion == result.version
+            else f"; champion stays version {result.champion}, which scored better"
+        )
+        print(
+            f"{result.name}: the champion rule chose the ensemble (version {result.version}){kept}",
+            flush=True,
+        )
+    return combined
 
 
 def with_base_candidates(configs: list[TrainConfig], base: str | None) -> list[TrainConfig]:

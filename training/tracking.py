@@ -225,8 +225,7 @@ def promote_best(name: str) -> str | None:
 
 
 def promote_chosen(name: str, chosen: str, this_run: set[str]) -> str:
-    """Move `champion` to version `chosen` - the champion rule's pick among this run's versions
-    (`training.ensemble.choose`) - unless it points at a version of an earlier run with a lower
+    """Move `champion` to version `chosen` - this run's ensemble (`training.ensemble`) - unless it points at a version of an earlier run with a lower
     validation score; returns the champion."""
     client = MlflowClient()
     current = champion_version(name)
