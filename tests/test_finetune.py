@@ -188,7 +188,7 @@ def test_the_served_fit_learns_from_the_points_the_held_out_fit_never_saw(tiny_b
     base = BaseArtifact.load(tiny_base)
     candidate = BaseCandidate(config, [values], base)
     metadata = series_metadata([series], config, base.lookback, base.config.horizon)
-    held_out = candidate.held_out(metadata, [1.0], None, False)
+    held_out = candidate.held_out(metadata, None, False)
     served = candidate.served(held_out, False)
     # the served fit's windows reach the last point; the held-out fit's stop before the test part
     targets = training_windows([values], config, base).tensors[1]

@@ -58,6 +58,18 @@ def validation_errors(values: np.ndarray, config: TrainConfig, forecast: torch.T
     return (forecast - target).abs() / mase_scale(values[:train_end], config.season_length)
 
 
+def validation_mase(
+    series: Sequence[np.ndarray], config: TrainConfig, forecasts: Sequence[torch.Tensor]
+) -> float:
+    """A candidate's validation MASE from its whole-window validation forecasts (one [n, H] per
+    series): the mean over the series of each one's (a panel weighs every series alike)."""
+    mases = [
+        float(validation_errors(values, config, forecast).mean())
+        for values, forecast in zip(series, forecasts, strict=True)
+    ]
+    return sum(mases) / len(mases)
+
+
 @dataclass
 class Backtest:
     horizon: int

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from training.backtest import mase_scale, validation_errors
+from training.backtest import mase_scale, validation_mase
 from training.config import TrainConfig
 from training.series import SeriesData
 
@@ -67,10 +67,8 @@ class Baselines:
         series (its `val_mase` is the same number)."""
         if not self.sampled:
             return None
-        return float(
-            np.mean(
-                [float(validation_errors(panel[k].values, config, forecasts[k]).mean()) for k in self.series]
-            )
+        return validation_mase(
+            [panel[k].values for k in self.series], config, [forecasts[k] for k in self.series]
         )
 
 

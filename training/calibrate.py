@@ -1,9 +1,8 @@
-"""Score a fitted network on the validation part: its validation MASE (which picks the
-champion) and the conformity scores its intervals are calibrated on."""
+"""Score a fitted network on the validation part: its whole-window forecasts (its validation
+MASE, `training.backtest.validation_mase`) and the conformity scores its intervals are
+calibrated on."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import torch
 
@@ -14,15 +13,14 @@ from training.windows import WindowDataModule, origin_windows, pooled
 
 
 def validation_scores(
-    network: Forecaster, scaler: WindowScaler, datamodule: WindowDataModule, mase_scales: Sequence[float]
-) -> tuple[torch.Tensor, float, list[torch.Tensor]]:
-    """(conformity scores [origins, H], validation MASE on whole windows, the forecasts of each
-    series' whole windows [n, H] - what `training.ensemble` combines).
+    network: Forecaster, scaler: WindowScaler, datamodule: WindowDataModule
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(conformity scores [origins, H], the forecasts of each series' whole validation windows
+    [n, H] - what the validation MASE is taken over and `training.ensemble` combines).
 
     One score row per origin in each series' validation part, NaN where a step falls past it:
     step 1 is calibrated on every origin, step H on the whole windows only - on a 72-point
-    monthly series 12 scores for step 1 instead of 1 (ablations.md section 19). The MASE of a
-    panel is the mean over its series of each one's MASE (`mase_scales`: one per series).
+    monthly series 12 scores for step 1 instead of 1 (ablations.md section 19).
     """
     context, horizon = datamodule.context_length, datamodule.horizon
     lookback = datamodule.val.tensors[0].shape[1]
@@ -37,11 +35,9 @@ def validation_scores(
         error = scaler.normalise(target, level, window_scale) - predicted
         scores = calibration.scores(error, window_scale, scaler.width_scale(history, context))
         forecast = scaler.decode(predicted, level, window_scale)
-    mases, forecasts, first = [], [], 0
-    for series_origins, scale in zip(origins, mase_scales, strict=True):
+    forecasts, first = [], 0
+    for series_origins in origins:
         # a series' first origins are exactly its validation windows (those its last step reaches)
-        whole = slice(first, first + datamodule.val_size - horizon + 1)
-        mases.append(float((forecast[whole] - target[whole]).abs().mean()) / scale)
-        forecasts.append(forecast[whole])
+        forecasts.append(forecast[first : first + datamodule.val_size - horizon + 1])
         first += len(series_origins)
-    return scores, sum(mases) / len(mases), forecasts
+    return scores, forecasts

@@ -25,7 +25,7 @@ import torch
 
 from models.ensemble_artifact import EnsembleArtifact
 from training import tracking
-from training.backtest import validation_errors
+from training.backtest import validation_mase
 from training.baselines import Baselines
 from training.config import TrainConfig, load_panel
 from training.data import SeriesData
@@ -45,16 +45,6 @@ def members_of(results: Sequence[TrainResult]) -> list[TrainResult] | None:
     return [min(local, key=lambda result: result.val_mase), *(by_label[label] for label in BASE_MEMBERS)]
 
 
-def validation_mase(panel: list[SeriesData], config: TrainConfig, forecasts: list[torch.Tensor]) -> float:
-    """A candidate's validation MASE from its whole-window validation forecasts (one [n, H] per
-    series): the mean over the series of each one's."""
-    mases = [
-        float(validation_errors(series.values, config, forecast).mean())
-        for series, forecast in zip(panel, forecasts, strict=True)
-    ]
-    return sum(mases) / len(mases)
-
-
 def combine(
     members: list[TrainResult],
     panel: list[SeriesData],
@@ -71,7 +61,7 @@ def combine(
         torch.stack([member.validation[index] for member in members]).mean(dim=0)
         for index in range(len(panel))
     ]
-    val_mase = validation_mase(panel, config, forecasts)
+    val_mase = validation_mase([series.values for series in panel], config, forecasts)
     served = EnsembleArtifact([member.artifact for member in members])
     metadata = series_metadata(panel, config, served.lookback, config.horizon)
     metadata.train_config = config.to_dict()

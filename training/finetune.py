@@ -30,6 +30,7 @@ from models.artifact import ArtifactMetadata
 from models.base_artifact import BaseArtifact
 from models.base_network import BaseNetwork
 from models.calibration import Calibration
+from training.backtest import validation_mase
 from training.base_loss import base_window_loss
 from training.config import TrainConfig
 from training.fit import train_module
@@ -158,15 +159,14 @@ def fine_tune(
 
 
 def validation_scores(
-    artifact: BaseArtifact, series: Sequence[np.ndarray], config: TrainConfig, mase_scales: Sequence[float]
-) -> tuple[torch.Tensor, float, list[torch.Tensor]]:
-    """(conformity scores [origins, horizon], validation MASE, each series' whole-window
-    forecasts) of a base artifact: one score row per origin in each series' validation part, NaN
-    past it (`BaseArtifact.scored_forecast`); the MASE over the whole windows, by
-    `training.calibrate.validation_scores`' rule."""
-    rows, mases, forecasts = [], [], []
+    artifact: BaseArtifact, series: Sequence[np.ndarray], config: TrainConfig
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(conformity scores [origins, horizon], each series' whole-window forecasts) of a base
+    artifact: one score row per origin in each series' validation part, NaN past it
+    (`BaseArtifact.scored_forecast`), as `training.calibrate.validation_scores` scores a local one."""
+    rows, forecasts = [], []
     lookback, horizon = artifact.config.context_length, config.horizon
-    for values, scale in zip(series, mase_scales, strict=True):
+    for values in series:
         val_end = len(values) - config.test_size
         train_end = val_end - config.val_size
         context = min(config.context_length, lookback)
@@ -174,10 +174,8 @@ def validation_scores(
         season = torch.full((len(history),), config.season_length, dtype=torch.long)
         forecast, scores = artifact.scored_forecast(history, target, season)
         rows.append(scores)
-        whole = slice(0, config.val_size - horizon + 1)
-        mases.append(float((forecast[whole] - target[whole]).abs().mean()) / scale)
-        forecasts.append(forecast[whole])
-    return torch.cat(rows), sum(mases) / len(mases), forecasts
+        forecasts.append(forecast[: config.val_size - horizon + 1])  # the whole windows
+    return torch.cat(rows), forecasts
 
 
 @dataclass
@@ -198,7 +196,6 @@ class BaseCandidate:
     def held_out(
         self,
         metadata: ArtifactMetadata,
-        mase_scales: Sequence[float],
         logger: MLFlowLogger | None,
         progress: bool | Callback,
     ) -> BaseArtifact:
@@ -215,9 +212,8 @@ class BaseCandidate:
         else:
             # the base as it serves this season: for seasons 2-23 the mean of its two networks
             unscored = replace(self.base, metadata=metadata)
-        scores, metadata.val_mase, self.validation = validation_scores(
-            unscored, self.series, config, mase_scales
-        )
+        scores, self.validation = validation_scores(unscored, self.series, config)
+        metadata.val_mase = validation_mase(self.series, config, self.validation)
         calibration = Calibration(scores)
         scored = unscored.with_scores(calibration, metadata)
         metadata.calibration_windows = calibration.windows

@@ -34,7 +34,7 @@ from models.calibration import WINDOWS_FOR_95, Calibration
 from models.loading import Artifact
 from models.scaling import WindowScaler
 from training import tracking
-from training.backtest import Backtest, mase_scale, mean_backtest, run_backtest
+from training.backtest import Backtest, mase_scale, mean_backtest, run_backtest, validation_mase
 from training.baselines import Baselines
 from training.calibrate import validation_scores
 from training.config import TrainConfig, load_panel
@@ -98,7 +98,8 @@ def _fit_local(
     """
     panel = [series] if isinstance(series, SeriesData) else list(series)
     fitted = [one.values[: len(one) - config.test_size] for one in panel]
-    scales = [_training_scale(config, one) for one in panel]
+    for one in panel:
+        check_training_part(config, one)
     start = _initialise(config, fitted)
     scaler = (
         start.scaler
@@ -114,7 +115,8 @@ def _fit_local(
     datamodule = _datamodule(config, scaler, fitted, config.val_size)
     network = new_network(config, network_config, _skip(config, start, scaler, datamodule))
     best_epoch = fit_network(network, scaler, datamodule, config, logger, progress)
-    scores, val_mase, validation = validation_scores(network.eval(), scaler, datamodule, scales)
+    scores, validation = validation_scores(network.eval(), scaler, datamodule)
+    val_mase = validation_mase([one.values for one in panel], config, validation)
     calibration = Calibration.of(scores, *(start.earlier_calibration_scores() if start else []))
     _warn_if_few_windows(config.name, calibration.windows)
     if config.refit:
@@ -155,16 +157,14 @@ def refit_through_end(
     )
 
 
-def _training_scale(config: TrainConfig, series: SeriesData) -> float:
-    """The series' MASE scale over its training part; a constant training part is refused."""
+def check_training_part(config: TrainConfig, series: SeriesData) -> None:
+    """Refuse a series whose training part is constant: no MASE scale to validate against."""
     train_end = len(series) - config.test_size - config.val_size
-    scale = mase_scale(series.values[:train_end], config.season_length)
-    if scale == 0:
+    if mase_scale(series.values[:train_end], config.season_length) == 0:
         raise DataError(
             f"series {series.name!r} is constant over its training part (the first {train_end} points): "
             "there is nothing to learn and no error scale to validate against"
         )
-    return scale
 
 
 def _initialise(config: TrainConfig, fitted: list[np.ndarray]) -> SkipStart | None:
@@ -330,8 +330,9 @@ def train(
             candidate = BaseCandidate(config, [one.values for one in panel], base)
             metadata = series_metadata(panel, config, base.lookback, base.config.horizon)
             metadata.train_config = config.to_dict()
-            scales = [_training_scale(config, one) for one in panel]
-            artifact = candidate.held_out(metadata, scales, logger, progress)
+            for one in panel:
+                check_training_part(config, one)
+            artifact = candidate.held_out(metadata, logger, progress)
             validation = candidate.validation
         backtests, series_backtests = backtest_panel(artifact, config, panel)
         if base is None:
