@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import TINY
 from live_server import running_service
 from mlflow import MlflowClient
@@ -20,7 +21,7 @@ from mlflow import MlflowClient
 from models.artifact import ArtifactMetadata
 from training import baselines
 from training.backtest import validation_errors
-from training.config import TrainConfig, load_panel
+from training.config import TrainConfig, load_panel, set_aside_warning, trained_on
 from training.data import DataError, SeriesData
 from training.initialise import fit_scaler
 from training.pipeline import train
@@ -32,6 +33,8 @@ PANEL = {
     "store_3": ("2003-03-01", 84, 50.0),
     "store_4": ("2000-09-01", 120, 1.0),
 }
+# a store opened lately: too short for a training window, stored and named, not trained on
+SET_ASIDE = {"store_new": ("2009-09-01", 20, 3.0)}
 TINY_CLI = [f"--{key.replace('_', '-')}={value}" for key, value in TINY.items()]
 
 
@@ -65,7 +68,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def panel_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, pd.DataFrame]:
     """The panel trained once by `python -m training` (id column inferred) into its own store."""
     store_dir = tmp_path_factory.mktemp("panel_store")
-    frame = panel_frame()
+    frame = panel_frame(PANEL | SET_ASIDE)
     frame.to_csv(store_dir / "stores.csv", index=False)
     tracking_uri = f"sqlite:///{store_dir / 'mlflow.db'}"
     done = run_cli(
@@ -73,6 +76,7 @@ def panel_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, pd
         "--tracking-uri", tracking_uri, *TINY_CLI, cwd=store_dir,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    (store_dir / "train.stderr").write_text(done.stderr)
     return store_dir, tracking_uri, frame
 
 
@@ -105,7 +109,7 @@ def test_a_panel_trains_one_model_in_one_run(panel_store):
 def test_every_known_series_is_continued_from_its_own_tail(panel_server, panel_store):
     _, _, frame = panel_store
     info = httpx.get(f"{panel_server}/models/stores", timeout=30).json()
-    assert info["series_count"] == 4 and sorted(info["series_ids"]) == sorted(PANEL)
+    assert info["series_count"] == 5 and sorted(info["series_ids"]) == sorted(PANEL | SET_ASIDE)
     lookback = info["lookback"]
     given = frame[frame["store"] == "store_4"]["sales"].to_list()[-lookback:]
     body = {
@@ -138,7 +142,7 @@ def test_every_known_series_is_continued_from_its_own_tail(panel_server, panel_s
     ("body", "loc", "words"),
     [
         ({"series": [{"id": "store_1"}, {"id": "store_99"}]}, ["body", "series", 1, "id"], ["store_99"]),
-        ({}, ["body", "series"], ["4 series", "store_"]),
+        ({}, ["body", "series"], ["5 series", "store_"]),
         ({"series": [{"start": "2020-01-01T00:00:00"}]}, ["body", "series", 0], ["`history`", "`id`"]),
         ({"series": [{"id": "store_1", "start": "2020-01-01T00:00:00"}]}, ["body", "series", 0], ["`start`"]),
     ],
@@ -149,6 +153,21 @@ def test_a_series_the_model_does_not_know_gets_a_422_naming_it(panel_server, bod
     (error,) = response.json()["detail"]
     assert error["loc"][: len(loc)] == loc
     assert all(word in error["msg"] for word in words), error["msg"]
+
+
+def test_a_series_set_aside_in_training_is_named_then_and_when_asked_for(panel_store, panel_server):
+    """The run trains on the four stores that afford a window and says so; the fifth is stored,
+    and a forecast of it from 20 values, fewer than the model reads, is refused naming it."""
+    store_dir, _, _ = panel_store
+    stderr = (store_dir / "train.stderr").read_text()
+    assert "1 of 5 series are too short for one training window" in stderr
+    assert "'store_new' (20 points)" in stderr
+    response = httpx.post(
+        f"{panel_server}/forecast", json={"model": "stores", "series": [{"id": "store_new"}]}, timeout=30
+    )
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "series", 0, "id"] and "20" in error["msg"], error
 
 
 def test_a_bad_series_fails_training_naming_its_id_and_row(tmp_path):
@@ -179,11 +198,37 @@ def test_the_panel_is_sized_on_its_shortest_series_that_affords_it():
     assert resolved == config.resolve(panel[1])
 
 
-def test_a_series_too_short_for_one_window_is_refused_by_name():
+def test_series_too_short_for_one_window_are_set_aside_by_name():
+    """A new store with a few months does not block training the others: it is not trained on,
+    and the run says which and why."""
     config = TrainConfig(name="stores", data="stores.csv", id_column="store")
     panel = [_series("long", 240), _series("tiny_a", 20), _series("middle", 120), _series("tiny_b", 30)]
-    with pytest.raises(DataError, match=r"'tiny_a' \(20 points\), 'tiny_b' \(30 points\)"):
-        config.resolve_panel(panel)
+    resolved = config.resolve_panel(panel)
+    assert resolved == config.resolve(panel[2])
+    assert [one.name for one in trained_on(resolved, panel)] == ["long", "middle"]
+    warning = set_aside_warning(resolved, panel)
+    assert warning is not None and "2 of 4 series are too short" in warning
+    assert "'tiny_a' (20 points), 'tiny_b' (30 points)" in warning
+    assert set_aside_warning(resolved, panel[::2]) is None
+    with pytest.raises(DataError, match="'tiny_a' has 20 points"):  # none affords one: refused
+        config.resolve_panel([_series("tiny_a", 20)])
+
+
+def test_a_set_aside_series_is_stored_and_forecast_from_its_tail(in_tmp):
+    """Trained on the series that afford a window, the model stores every series' tail: one
+    set aside is forecast from it when it covers the model's history."""
+    stamps = pd.date_range("2000-01-01", periods=120, freq="MS")
+    panel = [_series("long", 120), _series("middle", 100), _series("new", 40)]
+    panel[2] = SeriesData("new", panel[2].values, stamps[-40:], "MS", 12)
+    config = TrainConfig(name="stores", data="stores.csv", id_column="store", horizon=6, cell="lstm", **TINY)
+    result = train(config, tracking_uri=f"sqlite:///{in_tmp / 'mlflow.db'}", progress=False, series=panel)
+    assert len(result.validation) == 2  # scored on the two it trained on
+    stored = result.artifact.metadata.series
+    assert stored is not None and list(stored) == ["long", "middle", "new"]
+    tail = stored["new"]["tail"]
+    assert len(tail) >= result.artifact.min_history and tail[-1] == pytest.approx(panel[2].values[-1])
+    forecast = result.artifact.predict(torch.tensor([tail], dtype=torch.float32), 6)
+    assert forecast.point.shape == (1, 6) and torch.isfinite(forecast.point).all()
 
 
 def test_one_scaler_keeps_the_smallest_series_scale_floor():

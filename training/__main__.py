@@ -31,7 +31,15 @@ from models.artifact import BASE_MODEL, CHAMPION_ALIAS, tracking_uri_or_default
 from models.base_artifact import DIGEST_TAG, SHIPPED_BASE, folder_digest, is_base_artifact
 from models.base_network import CONFIG_FILE
 from models.network import CELLS, HEADS, NetworkSettings
-from training.config import BUILTIN_SERIES, DEFAULT_CELLS, TrainConfig, load_panel, with_id_column
+from training.config import (
+    BUILTIN_SERIES,
+    DEFAULT_CELLS,
+    TrainConfig,
+    load_panel,
+    set_aside_warning,
+    trained_on,
+    with_id_column,
+)
 from training.console import configure_output
 from training.data import SeriesData
 from training.series import FILL_METHODS
@@ -182,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             found = with_id_column(configs[0])
             series = load_panel(found)
             resolved = found.resolve_panel(series)
+            if (warning := set_aside_warning(resolved, series)) is not None:
+                print(f"warning: {warning}", file=sys.stderr)
             configs = [replace(resolved, cell=config.cell) for config in configs]
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -294,7 +304,7 @@ def score_baselines(configs: list[TrainConfig], series: list[SeriesData] | None)
             resolved = config.resolve_panel(panel)
         except (ValueError, OSError) as error:
             raise TrainingError(f"{config.name}: {error}") from error
-        result = validation_baselines([one.values for one in panel], resolved)
+        result = validation_baselines([one.values for one in trained_on(resolved, panel)], resolved)
         scored[config.name] = result
         scores = [f"{name} {value:.3f}" for name, value in result.val_mase.items()]
         scores += [f"{name} missing ({reason})" for name, reason in result.missing.items()]

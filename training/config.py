@@ -190,26 +190,22 @@ class TrainConfig(NetworkSettings):
     def resolve_panel(self, series: Sequence[SeriesData]) -> TrainConfig:
         """`resolve` against the shortest series that affords it, so that every series shares
         its horizon, context and split sizes (each split by its own end). A series too short
-        for one training window under them is refused, naming it: dropping it would serve a
-        model that cannot forecast a series the user asked for."""
+        for one training window under them is not trained on (`trained_on`) but is stored with
+        the others: the model forecasts it from its tail, as it forecasts any history."""
         by_length = sorted(series, key=len)
         for candidate in by_length:
             try:
-                resolved = self.resolve(candidate)
-                break
+                return self.resolve(candidate)
             except DataError:
                 if candidate is by_length[-1]:
                     raise
-        needed = resolved.context_length + resolved.horizon + resolved.val_size + resolved.test_size
-        too_short = [f"{s.name!r} ({len(s)} points)" for s in series if len(s) < needed]
-        if too_short:
-            raise DataError(
-                f"series {', '.join(too_short)} of {self.data} are too short for one training window: "
-                f"the panel is trained with context {resolved.context_length} + horizon {resolved.horizon} "
-                f"+ validation {resolved.val_size} + test {resolved.test_size} = {needed} points per series "
-                "(sized on the shortest series that affords them); remove those series or give them more history"
-            )
-        return resolved
+        raise DataError(f"{self.data}: a panel without series")
+
+    @property
+    def window_points(self) -> int:
+        """The points one training window takes out of a series (a resolved config): context,
+        horizon, validation and test part."""
+        return self.context_length + self.horizon + self.val_size + self.test_size
 
     def _resolve_for_horizon(self, series: SeriesData, horizon: int) -> TrainConfig:
         m = series.season_length
@@ -292,6 +288,26 @@ class TrainConfig(NetworkSettings):
             patch_length=self.patch_length or 1,
             profile_length=profile_length,
         )
+
+
+def trained_on(config: TrainConfig, series: Sequence[SeriesData]) -> list[SeriesData]:
+    """The series of a panel that a resolved config trains on: those with `window_points`."""
+    return [one for one in series if len(one) >= config.window_points]
+
+
+def set_aside_warning(config: TrainConfig, series: Sequence[SeriesData]) -> str | None:
+    """What a panel run says about the series it does not train on (None: it trains on all)."""
+    short = [f"{one.name!r} ({len(one)} points)" for one in series if len(one) < config.window_points]
+    if not short:
+        return None
+    shown = ", ".join(short[:10]) + (f" and {len(short) - 10} more" if len(short) > 10 else "")
+    return (
+        f"{config.name}: {len(short)} of {len(series)} series are too short for one training window "
+        f"(context {config.context_length} + horizon {config.horizon} + validation {config.val_size} "
+        f"+ test {config.test_size} = {config.window_points} points) and are not trained on: {shown}; "
+        "the model is trained on the others; a request for one of these is answered from its stored "
+        "values when they cover the model's context, else refused naming the series"
+    )
 
 
 def with_id_column(config: TrainConfig) -> TrainConfig:

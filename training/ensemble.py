@@ -27,7 +27,7 @@ from models.ensemble_artifact import EnsembleArtifact
 from training import tracking
 from training.backtest import validation_mase
 from training.baselines import Baselines
-from training.config import TrainConfig, load_panel
+from training.config import TrainConfig, load_panel, trained_on
 from training.data import SeriesData
 from training.pipeline import TrainResult, backtest_panel, series_metadata
 
@@ -57,13 +57,15 @@ def combine(
     started = time.perf_counter()
     local = members[0]
     config = replace(TrainConfig.from_dict(local.artifact.metadata.train_config), candidate=ENSEMBLE)
+    # every series is stored and served; the members trained and were scored on those with a window
+    stored, panel = panel, trained_on(config, panel)
     forecasts = [
         torch.stack([member.validation[index] for member in members]).mean(dim=0)
         for index in range(len(panel))
     ]
     val_mase = validation_mase([series.values for series in panel], config, forecasts)
     served = EnsembleArtifact([member.artifact for member in members])
-    metadata = series_metadata(panel, config, served.lookback, config.horizon)
+    metadata = series_metadata(stored, config, served.lookback, config.horizon)
     metadata.train_config = config.to_dict()
     metadata.val_mase = val_mase
     # the interval bounds are the members': the fewest scores any of them was calibrated on

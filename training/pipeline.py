@@ -37,7 +37,7 @@ from training import tracking
 from training.backtest import Backtest, mase_scale, mean_backtest, run_backtest, validation_mase
 from training.baselines import Baselines
 from training.calibrate import validation_scores
-from training.config import TrainConfig, load_panel
+from training.config import TrainConfig, load_panel, trained_on
 from training.config import load_series as load_series  # re-exported: benchmarks and tests import it here
 from training.data import DataError, SeriesData
 from training.finetune import BaseCandidate
@@ -84,10 +84,12 @@ def _fit_local(
     series: SeriesData | Sequence[SeriesData],
     logger: MLFlowLogger | None = None,
     progress: bool | Callback = False,
+    stored: Sequence[SeriesData] | None = None,
 ) -> tuple[ForecasterArtifact, SkipStart | None, list[torch.Tensor]]:
     """Train on everything before the test part of one series, or of each series of a panel;
-    returns the artifact, the transform and ridge skip it started from, and the validated fit's
-    forecasts of each series' whole validation windows.
+    returns the artifact (storing the tails of `stored`, default the series trained on), the
+    transform and ridge skip it started from, and the validated fit's forecasts of each series'
+    whole validation windows.
 
     Phase 1 trains on the train part with early stopping on the validation part; its
     validation errors give the validation score and the calibration scores, to which the
@@ -124,7 +126,9 @@ def _fit_local(
         network = new_network(config, network_config, _skip(config, start, scaler, full))
         epochs = max(best_epoch, config.min_epochs, 1)
         fit_network(network, scaler, full, config, None, progress, epochs)
-    metadata = series_metadata(panel, config, scaler.lookback(config.context_length), config.horizon)
+    metadata = series_metadata(
+        list(stored or panel), config, scaler.lookback(config.context_length), config.horizon
+    )
     metadata.val_mase = val_mase
     metadata.calibration_windows = calibration.windows
     metadata.epochs = best_epoch
@@ -309,7 +313,9 @@ def train(
     else:
         panel = [series] if isinstance(series, SeriesData) else list(series)
     config = config.resolve_panel(panel)
-    if config.transform == "auto" and any(np.any(one.values <= 0) for one in panel):
+    # every series is stored and served; those too short for a training window are not trained on
+    stored, panel = panel, trained_on(config, panel)
+    if config.transform == "auto" and any(np.any(one.values <= 0) for one in stored):
         # the log scale is chosen on the training part, but the served model must take the
         # stored series as its history: one that turns non-positive later cannot be logged
         config = replace(config, transform="none")
@@ -325,10 +331,10 @@ def train(
     )
     with tracking.training_run(config, tracking_uri, base) as logger:
         if base is None:
-            artifact, start, validation = _fit_local(config, panel, logger, progress)
+            artifact, start, validation = _fit_local(config, panel, logger, progress, stored)
         else:
             candidate = BaseCandidate(config, [one.values for one in panel], base)
-            metadata = series_metadata(panel, config, base.lookback, base.config.horizon)
+            metadata = series_metadata(stored, config, base.lookback, base.config.horizon)
             metadata.train_config = config.to_dict()
             for one in panel:
                 check_training_part(config, one)
