@@ -191,7 +191,7 @@ class TrainConfig(NetworkSettings):
         """`resolve` against the shortest series that affords it, so that every series shares
         its horizon, context and split sizes (each split by its own end). A series too short
         for one training window under them is not trained on (`trained_on`) but is stored with
-        the others: the model forecasts it from its tail, as it forecasts any history."""
+        the others: the model forecasts it from its tail when that covers the model's history."""
         by_length = sorted(series, key=len)
         for candidate in by_length:
             try:
