@@ -93,8 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     source.add_argument("--config", help="a YAML config (keys of training.config.TrainConfig)")
     source.add_argument(
         "--id-column",
-        help="series id column of a panel --csv (default: the one text column whose values repeat; "
-        "none: the file is one series)",
+        help="series id column of a panel --csv (default: the one text column whose values repeat, else "
+        "a whole-number column whose values the dates repeat across; none: the file is one series)",
     )
     source.add_argument(
         "--time-column",
