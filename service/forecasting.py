@@ -145,7 +145,11 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
         try:
             artifact.check_history(history)
         except ForecastInputError as problem:
-            raise RequestProblem(loc, str(problem), problem.kind) from None
+            message = str(problem)
+            if loc[-1] == "id" and request.series is not None:  # a stored series: one set aside in training
+                stored_id = request.series[int(loc[2])].id
+                message = f"the stored values of series {stored_id!r}: {message}; send its `history`"
+            raise RequestProblem(loc, message, problem.kind) from None
         season, source = _season(model, season_loc, given)
         seasons.append(season)
         season_sources.append(source)
