@@ -225,8 +225,8 @@ def promote_best(name: str) -> str | None:
 
 
 def promote_chosen(name: str, chosen: str, this_run: set[str]) -> str:
-    """Move `champion` to version `chosen` - this run's ensemble (`training.ensemble`) - unless it points at a version of an earlier run with a lower
-    validation score; returns the champion."""
+    """Move `champion` to version `chosen` - this run's ensemble (`training.ensemble`) - unless
+    it points at a version of an earlier run with a lower validation score; returns the champion."""
     client = MlflowClient()
     current = champion_version(name)
     if current is not None and current not in this_run:
