@@ -7,10 +7,8 @@ For every built-in series and cell the training pipeline runs end to end (fit, b
 MLflow logging and registration) into a temporary MLflow store; the champion is the cell
 with the best validation score, as the registry picks it. The statsforecast baselines are
 fitted once on the part before the test (refit=False) and scored on exactly the same
-rolling-origin windows (../shared/BENCHMARK.md). Their forecasts are cached in
-benchmarks/results/baselines_cache.json keyed by a hash of the series and the protocol
-(MSTL's 1,344 next-step windows on weather take about 25 minutes on this machine);
---refresh-baselines recomputes them.
+rolling-origin windows (../shared/BENCHMARK.md). Their forecasts are cached per data folder
+(`benchmarks.baselines.BaselineCache`); --refresh-baselines recomputes them.
 
 The generalisation set (benchmarks/data/*.csv, see its README for which set informed which
 decision) trains with default settings only, exactly like
@@ -23,7 +21,6 @@ Writes benchmarks/results/accuracy.md and accuracy.json.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -36,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.baselines import baseline_forecasts
+from benchmarks.baselines import BUILTIN, BaselineCache, cache_file
 from training.backtest import mase_scale, rolling_origins, score
 from training.config import BUILTIN_SERIES, TrainConfig
 from training.data import DataError
@@ -46,34 +43,15 @@ from training.pipeline import TrainResult, load_series, train
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 EXTRA_DATA = ROOT / "data"
-CACHE = RESULTS / "baselines_cache.json"
 CELLS = ("lstm", "gru", "peephole", "cifg")
 LEVELS = ("80", "95")
-
-
-def _cache_key(values: np.ndarray, season: int, test: int, horizon: int, stride: int) -> str:
-    digest = hashlib.sha1(np.ascontiguousarray(values, dtype=np.float64).tobytes()).hexdigest()[:16]
-    return f"{digest}:m{season}:test{test}:h{horizon}:s{stride}"
-
-
-def baselines(
-    values: np.ndarray, season: int, test: int, horizon: int, stride: int, cache: dict, refresh: bool
-) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    key = _cache_key(values, season, test, horizon, stride)
-    if not refresh and key in cache:
-        entry = cache[key]
-        return {k: np.asarray(v) for k, v in entry["forecasts"].items()}, entry["seconds"]
-    forecasts, seconds = baseline_forecasts(values, season, test, horizon, stride)
-    cache[key] = {"forecasts": {k: v.tolist() for k, v in forecasts.items()}, "seconds": seconds}
-    CACHE.write_text(json.dumps(cache))
-    return forecasts, seconds
 
 
 def evaluate_series(
     config_for_cell,
     cells: list[str],
     tracking_uri: str,
-    cache: dict,
+    cache: BaselineCache,
     refresh: bool,
     forecasts: dict | None = None,
 ) -> dict:
@@ -107,8 +85,8 @@ def evaluate_series(
     rows = []
     for horizon, backtest in first.backtests.items():
         stride = config.multi_step_stride if horizon == config.horizon else 1
-        forecasts, seconds = baselines(
-            values, config.season_length, config.test_size, horizon, stride, cache, refresh
+        forecasts, seconds = cache.forecasts(
+            values, config.season_length, config.test_size, horizon, stride, refresh
         )
         origins = rolling_origins(len(values), config.test_size, horizon, stride)
         if not np.array_equal(origins, backtest.origins):
@@ -383,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
+    builtin_cache, extra_cache = BaselineCache(cache_file(BUILTIN)), BaselineCache(cache_file(args.extra_dir))
     started = time.perf_counter()
     report: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "builtin": [], "extra": []}
     extra_paths = sorted(Path(args.extra_dir).resolve().glob("*.csv")) if args.extra else []
@@ -410,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                         lambda cell, name=name: TrainConfig.builtin(name, cell=cell),
                         args.cells,
                         uri,
-                        cache,
+                        builtin_cache,
                         args.refresh_baselines,
                         forecasts,
                     )
@@ -421,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
                         lambda cell, config=config: replace(config, cell=cell),
                         args.extra_cells,
                         uri,
-                        cache,
+                        extra_cache,
                         args.refresh_baselines,
                         forecasts,
                     )

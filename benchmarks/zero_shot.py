@@ -8,8 +8,8 @@ inferred exactly as `make train` would; the base then forecasts every rolling or
 test part (horizons 1 and H) from the history before it, as `POST /forecast {"model": "base",
 "history": [...], "season": m}` does - and once more without `season`, detected from the
 history as the service does. The statsforecast baselines are scored on the same windows (cached
-by benchmarks.accuracy; computed and cached for series it has not seen). None of these series is
-in the pretraining corpus (training/corpus drops them by content; tests/test_corpus.py checks).
+per data folder: `benchmarks.baselines.BaselineCache`). None of these series is in the
+pretraining corpus (training/corpus drops them by content; tests/test_corpus.py checks).
 
 Writes benchmarks/results/<output-name>.json and .md: every row's MASE next to the baselines',
 the geometric mean of MASE ratios against AutoETS, AutoARIMA and the best baseline of each row,
@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.accuracy import CACHE, EXTRA_DATA, RESULTS, baselines
+from benchmarks.accuracy import EXTRA_DATA, RESULTS
+from benchmarks.baselines import BaselineCache, cache_file
 from models.artifact import left_padded
 from models.base_artifact import SHIPPED_BASE, BaseArtifact
 from training.backtest import mase_scale, rolling_origins, score
@@ -58,7 +59,7 @@ def artifact_forecast(artifact: BaseArtifact) -> ForecastFn:
     return forecast
 
 
-def series_rows(path: Path, forecast: ForecastFn, cache: dict, detect: bool = False) -> list[dict]:
+def series_rows(path: Path, forecast: ForecastFn, cache: BaselineCache, detect: bool = False) -> list[dict]:
     config = TrainConfig(name=path.stem, data=str(path), fill="ffill")
     series = load_series(config)
     config = config.resolve(series)
@@ -69,7 +70,7 @@ def series_rows(path: Path, forecast: ForecastFn, cache: dict, detect: bool = Fa
     for horizon, stride in ((1, 1), (config.horizon, config.multi_step_stride)):
         origins = rolling_origins(len(values), test, horizon, stride)
         actual = np.stack([values[o : o + horizon] for o in origins])
-        methods, _ = baselines(values, m, test, horizon, stride, cache, refresh=False)
+        methods, _ = cache.forecasts(values, m, test, horizon, stride)
         point, intervals = forecast([values[:o] for o in origins], None if detect else m, horizon)
         mase = {
             name: metrics["mase"]
@@ -135,7 +136,7 @@ def coverage_summary(rows: list[dict]) -> dict[str, dict[str, float]]:
 def evaluate(
     forecast: ForecastFn, data_dir: Path = EXTRA_DATA, detect: bool = False
 ) -> tuple[list[dict], dict[str, float]]:
-    cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
+    cache = BaselineCache(cache_file(data_dir))
     rows = [
         row for path in sorted(data_dir.glob("*.csv")) for row in series_rows(path, forecast, cache, detect)
     ]

@@ -1,12 +1,24 @@
 """Pieces of the benchmark reports: the accuracy report's coverage summary (which rows miss
 their nominal coverage by more than sampling on that many test windows explains) and its
-accuracy summary, and the reading of wrk's report that the serving and reliability reports use."""
+accuracy summary, the reading of wrk's report that the serving and reliability reports use, and
+the cache of the statistical baselines' forecasts."""
 
+import json
 import math
 
+import numpy as np
 import pytest
 
 from benchmarks.accuracy import accuracy_summary, coverage_summary, sampling_band
+from benchmarks.baselines import (
+    BUILTIN,
+    CACHE_DIR,
+    LOCAL_CACHE_DIR,
+    PROJECT_ROOT,
+    BaselineCache,
+    baseline_forecasts,
+    cache_file,
+)
 from benchmarks.wrk import WrkReport, parse
 
 # wrk 4.1.0 against `python -m http.server` (which answers POST with 501), with the line wrk
@@ -116,3 +128,38 @@ def test_wrk_latencies_in_other_units_are_read_as_milliseconds_and_missing_failu
 def test_output_that_is_not_a_wrk_report_is_refused_with_the_output():
     with pytest.raises(ValueError, match="not a wrk report:\nunable to connect"):
         parse("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_each_data_folder_has_its_own_baseline_cache_file(tmp_path):
+    assert cache_file(BUILTIN) == CACHE_DIR / "builtin.json"
+    holdout = cache_file(PROJECT_ROOT / "benchmarks" / "data" / "holdout")
+    assert holdout == CACHE_DIR / "benchmarks_data_holdout.json"
+    # a folder outside the repository is cached where git does not look
+    outside = cache_file(tmp_path / "fresh")
+    assert outside.parent == LOCAL_CACHE_DIR and outside.name.startswith("fresh-")
+    assert cache_file(tmp_path / "other" / "fresh") != outside
+
+
+def test_the_committed_cache_covers_every_folder_make_benchmark_reads():
+    for folder in (BUILTIN, PROJECT_ROOT / "data", PROJECT_ROOT / "benchmarks" / "data"):
+        assert cache_file(folder).is_file(), folder
+    assert cache_file(PROJECT_ROOT / "benchmarks" / "data" / "holdout").is_file()
+
+
+def test_the_baseline_cache_keeps_what_it_computed(tmp_path):
+    values = 10 + np.sin(np.arange(60) * 2 * np.pi / 12) + np.arange(60) * 0.05
+    path = tmp_path / "cache.json"
+    computed, _ = BaselineCache(path).forecasts(values, 12, 12, 3, 3)
+    assert set(computed) >= {"Naive", "SeasonalNaive", "AutoETS"} and computed["Naive"].shape == (4, 3)
+    # read back, not computed again: an entry changed on disk comes back changed
+    entries = json.loads(path.read_text())
+    (key,) = entries
+    entries[key]["forecasts"]["Naive"] = (2 * computed["Naive"]).tolist()
+    path.write_text(json.dumps(entries))
+    again, _ = BaselineCache(path).forecasts(values, 12, 12, 3, 3)
+    assert np.array_equal(again["Naive"], 2 * computed["Naive"])
+    assert np.array_equal(again["AutoETS"], computed["AutoETS"])
+    # another protocol on the same series is another entry
+    BaselineCache(path).forecasts(values, 12, 12, 1, 1)
+    assert len(BaselineCache(path).entries) == 2
+    assert np.array_equal(baseline_forecasts(values, 12, 12, 3, 3)[0]["Naive"], computed["Naive"])
