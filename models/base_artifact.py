@@ -11,9 +11,8 @@ least LONG_SEASON (hourly, half-hourly, weekly data - ablations.md section 29) a
 a season (yearly data - section 33). The seasons between get the mean of the two networks, with
 intervals from `mean_calibration.pt` (the mean's scores on the same held-out windows - section
 35); a base folder without that file serves them with the first network alone. A model
-fine-tuned from the base (`make train`) has the networks its season routes to - both, fine-tuned
-and served as their mean, for seasons 2-23; otherwise the one - with its own series' metadata
-and validation scores.
+fine-tuned from the base (`make train`) is a folder of one network, the one its season routes
+to, with its own series' metadata and validation scores.
 
 A base artifact takes any history of at least `MIN_HISTORY` finite values and a season per
 row: given, the model's own (a fine-tuned model keeps its series' season), or detected from
@@ -164,7 +163,7 @@ class BaseArtifact:
     def for_season(self, season: int) -> BaseArtifact:
         """What forecasts series of this season, as an artifact of its own - the second network,
         the mean of both (`mean_calibration` set), or the first network alone: `make train`'s
-        zero-shot candidate, and through `own_networks` the ones its fine-tuned candidate trains."""
+        zero-shot candidate, and through `network` the one its fine-tuned candidate trains."""
         if self.long_seasons is not None and bool(second_network_rows(torch.tensor([season]))[0]):
             return self.long_seasons
         if self.is_mean:

@@ -10,10 +10,6 @@ test part. A fine-tuned candidate is fitted three times, all from the base's wei
    validation MASE and the calibration, and its best epoch count E;
 2. on training + validation for E epochs: the held-out fit the backtest scores on the test part;
 3. on every point for E epochs: the model that is registered and served.
-
-It fine-tunes what the zero-shot candidate serves for the series' season: for seasons 2-23 the
-base's two networks, each fitted as above with its own epoch count, their mean served with the
-mean's calibration (ablations.md section 41); otherwise the one network the season routes to.
 """
 
 from __future__ import annotations
@@ -141,35 +137,25 @@ class FineTuneModule(L.LightningModule):
 
 
 def fine_tune(
-    network: BaseNetwork,
+    base: BaseArtifact,
     data: BaseWindowData,
     config: TrainConfig,
     logger: MLFlowLogger | None = None,
     progress: bool | Callback = False,
     epochs: int | None = None,
 ) -> tuple[BaseNetwork, int]:
-    """A copy of `network` trained on `data`: early-stopped on its validation windows
+    """A copy of the base network trained on `data`: early-stopped on its validation windows
     (epochs=None) or for exactly `epochs`; returns it and its epoch count. Seeded: the same
     config gives the same weights."""
     L.seed_everything(config.seed, workers=True, verbose=False)
     torch.set_num_threads(config.num_threads)
-    network = copy.deepcopy(network).train()
+    network = copy.deepcopy(base.network).train()
     max_epochs = epochs or config.finetune_max_epochs
     module = FineTuneModule(network, config.finetune_learning_rate, config.weight_decay, max_epochs)
     epochs_run = train_module(
         module, data, config, max_epochs, config.finetune_patience, logger, progress, epochs
     )
     return network.eval(), epochs_run
-
-
-def with_networks(artifact: BaseArtifact, networks: Sequence[BaseNetwork]) -> BaseArtifact:
-    """`artifact` with its `own_networks` replaced, in order (one, or a pair's two)."""
-    if len(networks) != len(artifact.own_networks):
-        raise ValueError(f"{len(artifact.own_networks)} networks to replace, {len(networks)} given")
-    if len(networks) == 1:
-        return replace(artifact, network=networks[0])
-    second = replace(artifact.long_seasons, network=networks[1])  # type: ignore[type-var]
-    return replace(artifact, network=networks[0], long_seasons=second)
 
 
 def validation_scores(
@@ -198,14 +184,12 @@ class BaseCandidate:
 
     config: TrainConfig
     series: list[np.ndarray]
-    # the base as the series' season routes to it (`BaseArtifact.for_season`)
     base: BaseArtifact
     # which fit each reported number and the served weights come from (logged as run tags)
     provenance: dict[str, str] = field(default_factory=dict)
-    # seconds per fine-tuning stage, every network of it (logged as metrics)
+    # seconds per fine-tuning fit (logged as metrics)
     seconds: dict[str, float] = field(default_factory=dict)
-    # the early-stopped epoch count of each fine-tuned network (`BaseArtifact.own_networks`)
-    epochs: list[int] = field(default_factory=list)
+    epochs: int = 0
     # each series' whole validation windows as the validated fit forecast them
     validation: list[torch.Tensor] = field(default_factory=list)
 
@@ -218,22 +202,22 @@ class BaseCandidate:
         """The candidate fitted on everything before the test part (what the backtest scores),
         its validation MASE and calibration recorded in `metadata`."""
         config = self.config
-        # the base as it serves this season: for seasons 2-23 the mean of its two networks
-        unscored = replace(self.base, metadata=metadata)
         if config.candidate == FINE_TUNED:
             train_parts = [
                 values[: len(values) - config.test_size - config.val_size] for values in self.series
             ]
             validation = validation_windows(self.series, config, self.base)
-            networks = self._fine_tune("fine_tune", train_parts, validation, logger, progress)
-            unscored = with_networks(unscored, networks)
+            network, self.epochs = self._fine_tune("fine_tune", train_parts, validation, logger, progress)
+            unscored = BaseArtifact(self.base.config, network, self.base.calibration, metadata)
+        else:
+            # the base as it serves this season: for seasons 2-23 the mean of its two networks
+            unscored = replace(self.base, metadata=metadata)
         scores, self.validation = validation_scores(unscored, self.series, config)
         metadata.val_mase = validation_mase(self.series, config, self.validation)
         calibration = Calibration(scores)
         scored = unscored.with_scores(calibration, metadata)
         metadata.calibration_windows = calibration.windows
-        # a pair's longest fit (each network's count is in the provenance tags)
-        metadata.epochs = max(self.epochs, default=0)
+        metadata.epochs = self.epochs
         if config.candidate == ZERO_SHOT:
             self.provenance = {
                 "val_mase_from": "the base as pretrained",
@@ -241,38 +225,28 @@ class BaseCandidate:
             }
             return scored
         self.provenance = {
-            "val_mase_from": f"{self._networks_tuned} fine-tuned on the training part, "
-            "early-stopped on the validation part",
+            "val_mase_from": "fine-tuned on the training part, early-stopped on the validation part",
             "calibration_from": "the validation errors of the fit val_mase comes from",
             "test_metrics_from": "the same fit as val_mase",
         }
         if not config.refit:
             return scored
         before_test = [values[: len(values) - config.test_size] for values in self.series]
-        networks = self._fine_tune("refit_held_out", before_test, None, None, progress, self.epochs)
+        network, _ = self._fine_tune("refit_held_out", before_test, None, None, progress, self.epochs)
         self.provenance["test_metrics_from"] = (
-            f"fine-tuned on the training and validation parts for {self._epoch_counts} epochs"
+            f"fine-tuned on the training and validation parts for {self.epochs} epochs"
         )
-        return with_networks(scored, networks)
+        return BaseArtifact(self.base.config, network, scored.calibration, metadata)
 
     def served(self, held_out: BaseArtifact, progress: bool | Callback) -> BaseArtifact:
         """What is registered: the zero-shot base as it is; a fine-tuned one fine-tuned again from
-        the base through the last point, for the epoch counts validation chose."""
+        the base through the last point, for the epoch count validation chose."""
         if self.config.candidate == ZERO_SHOT:
             self.provenance["served_from"] = "the base as pretrained"
             return held_out
-        networks = self._fine_tune("refit_served", self.series, None, None, progress, self.epochs)
-        self.provenance["served_from"] = f"fine-tuned on every point for {self._epoch_counts} epochs"
-        return with_networks(held_out, networks)
-
-    @property
-    def _networks_tuned(self) -> str:
-        return "both networks" if self.base.is_mean else "the network"
-
-    @property
-    def _epoch_counts(self) -> str:
-        """'7', or for a pair '7 and 4' (the first network's, the second's)."""
-        return " and ".join(str(epochs) for epochs in self.epochs)
+        network, _ = self._fine_tune("refit_served", self.series, None, None, progress, self.epochs)
+        self.provenance["served_from"] = f"fine-tuned on every point for {self.epochs} epochs"
+        return BaseArtifact(held_out.config, network, held_out.calibration, held_out.metadata)
 
     def _fine_tune(
         self,
@@ -281,26 +255,10 @@ class BaseCandidate:
         validation: TensorDataset | None,
         logger: MLFlowLogger | None,
         progress: bool | Callback,
-        epochs: Sequence[int] | None = None,
-    ) -> list[BaseNetwork]:
-        """Each of the base's own networks fine-tuned on the same windows: early-stopped
-        (`epochs` None; their counts become `self.epochs`) or for the given counts. Only the
-        first network's losses go to `logger`: the run's metric history is one curve."""
+        epochs: int | None = None,
+    ) -> tuple[BaseNetwork, int]:
         started = time.perf_counter()
         data = BaseWindowData(training_windows(series, self.config, self.base), validation, self.config)
-        networks, counts = [], []
-        for index, network in enumerate(self.base.own_networks):
-            tuned, count = fine_tune(
-                network,
-                data,
-                self.config,
-                logger if index == 0 else None,
-                progress,
-                None if epochs is None else epochs[index],
-            )
-            networks.append(tuned)
-            counts.append(count)
-        if epochs is None:
-            self.epochs = counts
+        network, epochs_run = fine_tune(self.base, data, self.config, logger, progress, epochs)
         self.seconds[fit] = time.perf_counter() - started
-        return networks
+        return network, epochs_run
