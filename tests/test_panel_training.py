@@ -278,13 +278,36 @@ def test_the_baselines_of_a_large_panel_are_scored_on_a_sample_and_compared_on_i
     assert run.data.metrics["val_mase_AutoETS"] == pytest.approx(scored.val_mase["AutoETS"])
 
 
-def test_the_series_that_shortens_a_panels_horizon_is_named(caplog):
-    stamps = pd.date_range("2000-01-01", periods=150, freq="MS")
-    panel = [
+def _panel(lengths: dict[str, int]) -> list[SeriesData]:
+    stamps = pd.date_range("2000-01-01", periods=max(lengths.values()), freq="MS")
+    return [
         SeriesData(name, np.linspace(1.0, 2.0, length) + np.sin(np.arange(length)), stamps[:length], "MS", 12)
-        for name, length in (("long", 150), ("short", 60), ("middle", 100))
+        for name, length in lengths.items()
     ]
+
+
+def test_a_few_short_series_do_not_shorten_a_panels_horizon(caplog):
+    """The default horizon is the one the median series affords: a store with five years of
+    history beside older ones is set aside (and served from its tail), not the reason every
+    store's forecast is cut short."""
+    panel = _panel({"long": 150, "short": 60, "middle": 100})
+    with caplog.at_level("WARNING", logger="training.config"):
+        resolved = TrainConfig(name="stores", data="stores.csv").resolve_panel(panel)
+    assert resolved.horizon == 12 and "too few for the default horizon" not in caplog.text
+    assert resolved == TrainConfig(name="stores", data="stores.csv", horizon=12).resolve(panel[2])
+    assert [one.name for one in trained_on(resolved, panel)] == ["long", "middle"]
+    warning = set_aside_warning(resolved, panel)
+    assert warning is not None and "'short' (60 points)" in warning
+
+
+def test_the_series_that_shortens_a_panels_horizon_is_named(caplog):
+    """When most series are short, the horizon is cut to what the median one affords, naming it."""
+    panel = _panel({"long": 150, "short": 60, "short_too": 62})
     with caplog.at_level("WARNING", logger="training.config"):
         resolved = TrainConfig(name="stores", data="stores.csv").resolve_panel(panel)
     assert resolved.horizon < 12
-    assert "series 'short', the shortest, has 60 points, too few for the default horizon 12" in caplog.text
+    assert (
+        "series 'short_too', of median length, has 62 points, too few for the default horizon 12"
+        in caplog.text
+    )
+    assert [one.name for one in trained_on(resolved, panel)] == ["long", "short", "short_too"]

@@ -7,6 +7,7 @@ declared once, validated when the config is built.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Sequence
@@ -174,8 +175,8 @@ class TrainConfig(NetworkSettings):
                 horizon //= 2
                 continue
             if horizon < default:
-                # a panel is sized on its shortest series: name it, the one that costs the horizon
-                which = f"series {series.name!r}, the shortest, has " if series.name != self.name else ""
+                # a panel's horizon is its median series' (`resolve_panel`): name the series
+                which = f"series {series.name!r}, of median length, has " if series.name != self.name else ""
                 log.warning(
                     "%s: %s%d points, too few for the default horizon %d; trained for horizon %d "
                     "(longer forecasts are extended recursively)",
@@ -189,17 +190,24 @@ class TrainConfig(NetworkSettings):
 
     def resolve_panel(self, series: Sequence[SeriesData]) -> TrainConfig:
         """`resolve` against the shortest series that affords it, so that every series shares
-        its horizon, context and split sizes (each split by its own end). A series too short
-        for one training window under them is not trained on (`trained_on`) but is stored with
-        the others: the model forecasts it from its tail when that covers the model's history."""
+        its horizon, context and split sizes (each split by its own end). Without a horizon
+        asked for, the horizon is the one the median-length series affords - the default
+        unless most series are short - so that a few short series (stores opened this year) do
+        not shorten every series' forecasts. A series too short for one training window under
+        them is not trained on (`trained_on`) but is stored with the others: the model
+        forecasts it from its tail when that covers the model's history."""
         by_length = sorted(series, key=len)
-        for candidate in by_length:
-            try:
-                return self.resolve(candidate)
-            except DataError:
-                if candidate is by_length[-1]:
-                    raise
-        raise DataError(f"{self.data}: a panel without series")
+        if not by_length:
+            raise DataError(f"{self.data}: a panel without series")
+        config = self
+        if self.horizon is None:
+            # when the median series affords no window, the shortest series that affords one decides
+            with contextlib.suppress(DataError):
+                config = replace(self, horizon=self.resolve(by_length[len(by_length) // 2]).horizon)
+        for candidate in by_length[:-1]:
+            with contextlib.suppress(DataError):
+                return config.resolve(candidate)
+        return config.resolve(by_length[-1])
 
     @property
     def window_points(self) -> int:
