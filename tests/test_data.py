@@ -264,8 +264,6 @@ def test_an_impossible_month_label_is_refused(make_series, write_csv):
 @pytest.mark.parametrize(
     ("time", "message"),
     [
-        (range(0, 40), r"column 't' counts steps \(0, 1, \.\.\., 39\), not dates or years"),
-        (range(1, 41), r"column 't' counts steps \(1, 2, \.\.\., 40\), not dates or years"),
         (range(1000, 1080, 2), r"column 't' holds whole numbers outside the years 1678-2262"),
         ([0.5 * i for i in range(40)], r"column 't' is numeric; give dates"),
     ],
@@ -273,10 +271,30 @@ def test_an_impossible_month_label_is_refused(make_series, write_csv):
 def test_a_numeric_time_column_that_holds_no_years_is_refused_saying_what_it_holds(
     time, message, make_series, write_csv
 ):
-    """A step counter (0..N from a dataframe's index) is not read as years 0..N, which pandas
-    cannot date; the error says so rather than calling the timestamps unparseable."""
+    """Numbers that neither date nor number the steps are not read as years, which pandas
+    cannot date; the error says what the column holds rather than calling it unparseable."""
     with pytest.raises(DataError, match=message):
         load_csv(write_csv(pd.DataFrame({"t": list(time), "y": make_series(40)})), "series")
+
+
+@pytest.mark.parametrize("first", [0, 1, -6000])
+def test_a_time_column_that_numbers_the_steps_gives_a_series_without_dates(
+    first, make_series, write_csv, caplog
+):
+    """0, 1, 2, ... from a data frame's index, R's `time()` of a `ts` without dates (1, 2, ...)
+    or years before pandas' calendar (a tree-ring record from 6000 BC): the steps are the time
+    axis, forecasts carry no dates, and the season comes from the values (or --season)."""
+    values = make_series(96, season=12)
+    path = write_csv(pd.DataFrame({"t": range(first, first + 96), "y": values}))
+    with caplog.at_level("WARNING", logger="training.data"):
+        series = load_csv(path, "series")
+    assert series.timestamps is None and series.freq is None and series.season_length == 12
+    np.testing.assert_allclose(series.values, values)
+    assert f"column 't' numbers the steps ({first}, {first + 1}, ...)" in caplog.text
+    assert "season 12 detected from the values" in caplog.text
+    assert load_csv(path, "series", season_length=4).season_length == 4
+    with pytest.raises(DataError, match=r"numbers the steps .* --freq MS has no dates to follow"):
+        load_csv(path, "series", freq="MS")
 
 
 def test_a_value_first_file_takes_its_date_column_as_time(make_series, write_csv):

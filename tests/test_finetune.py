@@ -389,3 +389,38 @@ def test_the_ensemble_pyfunc_forecasts_like_the_artifact(candidates_store, tmp_p
     expected = artifact.predict(left_padded([history[-artifact.lookback :]]), 6).point[0]
     assert answer["forecast"][0] == pytest.approx(expected.tolist(), rel=1e-5)
     assert answer["season"][0] == 12
+
+
+def test_a_series_without_dates_trains_and_serves_without_timestamps(tiny_base, tmp_path):
+    """A CSV whose time column numbers the steps (R's `time()` of a `ts` without dates): every
+    candidate trains on it with the season its values show, and the champion continues it through
+    a real server, with no timestamps to give."""
+    values = seasonal_series(LENGTH)
+    pd.DataFrame({"rownames": range(1, LENGTH + 1), "time": range(1, LENGTH + 1), "value": values}).to_csv(
+        tmp_path / "usage.csv", index=False
+    )
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = run_cli(
+        "--csv", "usage.csv", "--name", "usage", "--cell", "gru", "--horizon", "6", "--base", str(tiny_base),
+        "--no-progress", "--tracking-uri", tracking_uri, *FINE_TUNE_CLI, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "numbers the steps (1, 2, ...)" in done.stderr and "season 12 detected" in done.stderr
+    versions = _versions_by_candidate(_client(tracking_uri), "usage")
+    assert sorted(versions) == ["ensemble", "fine-tuned", "gru", "zero-shot"]
+    ensemble = _registered(tracking_uri, versions["ensemble"], tmp_path / "download", EnsembleArtifact.load)
+    assert ensemble.metadata.last_timestamp is None and ensemble.metadata.future_timestamps == []
+    assert ensemble.fixed_season == 12 and ensemble.metadata.tail[-1] == pytest.approx(values[-1])
+    with running_service(tmp_path, tracking_uri, FORECAST_MODELS="usage") as base:
+        answer = httpx.post(f"{base}/forecast", json={"model": "usage", "horizon": 6})
+        dated = httpx.post(
+            f"{base}/forecast", json={"model": "usage", "horizon": 6, "start": "2020-01-01", "freq": "MS"}
+        )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["timestamps"] is None and body["season"] == 12 and len(body["forecast"]) == 6
+    history = left_padded([ensemble.metadata.tail[-ensemble.lookback :]])
+    assert body["forecast"] == pytest.approx(ensemble.predict(history, 6).point[0].tolist(), rel=1e-5)
+    # a caller who knows the dates gives the last one (`start`), as for any history
+    assert dated.status_code == 200, dated.text
+    assert dated.json()["timestamps"][:2] == ["2020-02-01T00:00:00", "2020-03-01T00:00:00"]

@@ -180,14 +180,17 @@ def mean_backtest(results: Sequence[Backtest]) -> Backtest:
 
 
 def plot_backtest(
-    values: np.ndarray, timestamps: pd.DatetimeIndex, result: Backtest, title: str, path: Path
+    values: np.ndarray, timestamps: pd.DatetimeIndex | None, result: Backtest, title: str, path: Path
 ) -> Path:
-    """Test part with the non-overlapping h-step forecasts and their widest interval."""
+    """Test part with the non-overlapping h-step forecasts and their widest interval (against
+    the steps of a series without dates)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if timestamps is None:
+        timestamps = pd.RangeIndex(len(values))
     start = max(int(result.origins[0]) - 3 * result.horizon, 0)
     figure, axis = plt.subplots(figsize=(11, 4))
     axis.plot(timestamps[start:], values[start:], color="black", linewidth=1, label="actual")

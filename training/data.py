@@ -18,18 +18,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.seasonality import detect_seasons
 from training.series import (
     DataError,
     SeriesData,
     check_fill,
     data_rows,
     resolve_season_length,
+    shown,
 )
 from training.timestamps import (
     counts_steps,
     fitting_freq,
     infer_freq,
     mostly_dates,
+    numbers_steps,
     on_grid,
     parse_timestamps,
 )
@@ -54,6 +57,8 @@ def load_csv(
     frame = read_frame(path)
     check_columns(frame, path, [column for column in (time_column, value_column) if column is not None])
     time_column, value_column = time_and_value(frame, list(frame.columns), time_column, value_column)
+    if numbers_steps(frame[time_column]):
+        return _step_series(frame, path, name, time_column, value_column, freq, season_length, fill)
     timestamps = parse_timestamps(frame[time_column], path, time_column)
     values = parse_values(frame[value_column], path, value_column, fill)
     inferred = infer_freq(timestamps)
@@ -72,6 +77,41 @@ def load_csv(
         timestamps, values = on_grid(timestamps, values, freq, fill, str(path), time_column, rows)
     season_length = resolve_season_length(season_length, freq)
     return SeriesData(name=name, values=values, timestamps=timestamps, freq=freq, season_length=season_length)
+
+
+def _step_series(
+    frame: pd.DataFrame,
+    path: Path,
+    name: str,
+    time_column: str,
+    value_column: str,
+    freq: str | None,
+    season_length: int | None,
+    fill: str | None,
+) -> SeriesData:
+    """A series whose time column numbers its steps: no dates (forecasts carry none), so no
+    calendar to infer; the season is the one given or the one its values show
+    (`models.seasonality`, as the base detects a history's)."""
+    column = frame[time_column]
+    if freq is not None:
+        raise DataError(
+            f"{path}: column {time_column!r} numbers the steps ({shown(column.iloc[0])}, "
+            f"{shown(column.iloc[1])}, ...) instead of dating them, so --freq {freq} has no dates to "
+            "follow: give dates or leave --freq out"
+        )
+    values = parse_values(frame[value_column], path, value_column, fill)
+    if season_length is None:
+        season_length = detect_seasons([values])[0]
+        log.warning(
+            "%s: column %r numbers the steps (%s, %s, ...) instead of dating them: forecasts carry "
+            "no timestamps; season %d detected from the values (--season sets it)",
+            name,
+            time_column,
+            shown(column.iloc[0]),
+            shown(column.iloc[1]),
+            season_length,
+        )
+    return SeriesData(name, values, None, None, resolve_season_length(season_length, None))
 
 
 def time_and_value(

@@ -237,7 +237,7 @@ def _series_metadata(
         name=series.name,
         freq=series.freq,
         season_length=series.season_length,
-        last_timestamp=series.timestamps[-1].isoformat(),
+        last_timestamp=series.timestamps[-1].isoformat() if series.timestamps is not None else None,
         tail=[float(v) for v in series.values[-lookback:]],
         future_timestamps=future,
         train_config=config.to_dict(),

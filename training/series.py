@@ -43,7 +43,8 @@ class DataError(ValueError):
 class SeriesData:
     name: str
     values: np.ndarray  # float64, oldest first
-    timestamps: pd.DatetimeIndex
+    # None: the file numbers its steps (1, 2, 3, ...) instead of dating them; forecasts carry no dates
+    timestamps: pd.DatetimeIndex | None
     freq: str | None
     season_length: int
 

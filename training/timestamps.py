@@ -175,18 +175,6 @@ def to_datetime(column: pd.Series, dayfirst: bool) -> pd.Series:
     return parsed
 
 
-def mostly_dates(column: pd.Series, sample: int = 1000) -> bool:
-    """Whether a column holds timestamps: text of which at least half of its first `sample`
-    distinct values parse, month or day first (half, not all: a time column with a few broken
-    timestamps is still one), or numbers that are decimal years (`decimal_year_months`) in
-    order (prices in quarter ticks between 1678 and 2262 are not)."""
-    if pd.api.types.is_numeric_dtype(column):
-        numbers = column.dropna().to_numpy(dtype=np.float64)
-        return bool((np.diff(numbers) >= 0).all()) and decimal_year_months(numbers) is not None
-    values = pd.Series(column.dropna().unique()[:sample]).astype(str)
-    return any(bool(to_datetime(values, dayfirst).notna().mean() >= 0.5) for dayfirst in (False, True))
-
-
 # the years a pandas timestamp can hold (1677-09-21 to 2262-04-11): whole numbers in range are years
 DATABLE_YEARS = (1678, 2262)
 # how far (in months) a printed decimal year may be from its month: R prints full precision, but
@@ -194,6 +182,25 @@ DATABLE_YEARS = (1678, 2262)
 DECIMAL_YEAR_TOLERANCE = 0.02
 # the steps (in months) between a decimal-year column's distinct values: monthly, quarterly
 DECIMAL_YEAR_STEPS = (1, 3)
+
+
+def mostly_dates(column: pd.Series, sample: int = 1000) -> bool:
+    """Whether a column holds timestamps: text of which at least half of its first `sample`
+    distinct values parse, month or day first (half, not all: a time column with a few broken
+    timestamps is still one), or numbers in order that are whole years (1871, 1872, ...: R's
+    yearly `ts`) or decimal years (`decimal_year_months`) - in order, so that prices in quarter
+    ticks between 1678 and 2262 are not."""
+    if pd.api.types.is_numeric_dtype(column):
+        numbers = column.dropna().to_numpy(dtype=np.float64)
+        if len(numbers) < 2 or not bool((np.diff(numbers) >= 0).all()):
+            return False
+        years = (
+            bool((numbers == np.round(numbers)).all())
+            and DATABLE_YEARS[0] <= numbers[0] <= numbers[-1] <= DATABLE_YEARS[1]
+        )
+        return years or decimal_year_months(numbers) is not None
+    values = pd.Series(column.dropna().unique()[:sample]).astype(str)
+    return any(bool(to_datetime(values, dayfirst).notna().mean() >= 0.5) for dayfirst in (False, True))
 
 
 def decimal_year_months(numbers: np.ndarray) -> np.ndarray | None:
@@ -215,28 +222,31 @@ def decimal_year_months(numbers: np.ndarray) -> np.ndarray | None:
     return np.round(numbers * 12)
 
 
+def numbers_steps(column: pd.Series) -> bool:
+    """Whether a time column numbers the steps instead of dating them (0, 1, 2, ... from a data
+    frame's index; R's `time()` of a `ts` without dates): it counts by one and is not years."""
+    if not counts_steps(column):
+        return False
+    return not bool(column.between(*DATABLE_YEARS).all())
+
+
 def counts_steps(column: pd.Series) -> bool:
     """Whether a column numbers its rows (1, 2, 3, ...: a data frame's exported row names)."""
-    return pd.api.types.is_numeric_dtype(column) and _counts_steps(column.to_numpy(dtype=np.float64))
-
-
-def _counts_steps(numbers: np.ndarray) -> bool:
-    return len(numbers) > 1 and bool((numbers == np.round(numbers)).all() and (np.diff(numbers) == 1).all())
+    if not pd.api.types.is_numeric_dtype(column) or len(column) < 2:
+        return False
+    numbers = column.to_numpy(dtype=np.float64)
+    return bool((numbers == np.round(numbers)).all() and (np.diff(numbers) == 1).all())
 
 
 def _numbers_not_years(numbers: np.ndarray) -> str:
-    """Why a numeric time column is refused, saying what it looks like: a step counter, or numbers."""
+    """Why a numeric time column is refused (a single series' step counter is read by
+    `numbers_steps` before this): whole numbers that are not years, or other numbers."""
     advice = (
         "give dates (e.g. 2024-01-31), whole years (e.g. 1987) or decimal years of monthly or "
-        "quarterly data (e.g. 1987.25), or name the columns with --time-column and --value-column"
+        "quarterly data (e.g. 1987.25) - or, for a single series, number its steps (1, 2, 3, ...) - "
+        "or name the columns with --time-column and --value-column"
     )
-    whole = bool((numbers == np.round(numbers)).all())
-    if _counts_steps(numbers):
-        return (
-            f"counts steps ({shown(numbers[0])}, {shown(numbers[1])}, ..., {shown(numbers[-1])}), not dates or "
-            f"years (a forecast carries its series' timestamps); {advice}"
-        )
-    if whole:
+    if bool((numbers == np.round(numbers)).all()):
         return f"holds whole numbers outside the years {DATABLE_YEARS[0]}-{DATABLE_YEARS[1]}; {advice}"
     return f"is numeric; {advice}"
 
