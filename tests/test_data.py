@@ -264,7 +264,8 @@ def test_an_impossible_month_label_is_refused(make_series, write_csv):
 @pytest.mark.parametrize(
     ("time", "message"),
     [
-        (range(1000, 1080, 2), r"column 't' holds whole numbers outside the years 1678-2262"),
+        (range(1000, 1080, 2), r"column 't' holds whole numbers that are not dates \(years 1678-2262"),
+        (range(199001, 199081, 2), r"column 't' holds whole numbers that are not dates"),  # month 13 on
         ([0.5 * i for i in range(40)], r"column 't' is numeric; give dates"),
     ],
 )
@@ -307,6 +308,21 @@ def test_a_value_first_file_takes_its_date_column_as_time(make_series, write_csv
     np.testing.assert_allclose(series.values, values)
     years = load_csv(write_csv(pd.DataFrame({"year": range(1950, 1990), "y": make_series(40)})), "y")
     assert years.freq == "YS-JAN" and years.timestamps[0] == pd.Timestamp("1950-01-01")
+
+
+@pytest.mark.parametrize(
+    ("stamps", "freq"),
+    [
+        (pd.date_range("1990-01-01", periods=40, freq="MS").strftime("%Y%m").astype(int), "MS"),
+        (pd.date_range("2020-01-01", periods=40, freq="D").strftime("%Y%m%d").astype(int), "D"),
+    ],
+)
+def test_compact_whole_number_dates_are_dates(stamps, freq, make_series, write_csv):
+    """199001 and 19900131, as statistics offices and finance files write them."""
+    series = load_csv(write_csv(pd.DataFrame({"period": stamps, "y": make_series(40)})), "series")
+    assert series.freq == freq and series.timestamps[1] == pd.Timestamp(
+        "1990-02-01" if freq == "MS" else "2020-01-02"
+    )
 
 
 def test_rdatasets_exports_read_as_their_series(make_series, write_csv):

@@ -184,21 +184,34 @@ DECIMAL_YEAR_TOLERANCE = 0.02
 DECIMAL_YEAR_STEPS = (1, 3)
 
 
+# whole numbers that are dates: years, year and month (199001), year, month and day (19900131)
+COMPACT_DATES = (("%Y", 1), ("%Y%m", 100), ("%Y%m%d", 10_000))
+
+
+def compact_date_format(numbers: pd.Series) -> str | None:
+    """The strftime format of a column of whole numbers that are all dates (COMPACT_DATES: years
+    within DATABLE_YEARS, and months and days that exist), or None."""
+    for pattern, scale in COMPACT_DATES:
+        if numbers.between(DATABLE_YEARS[0] * scale, (DATABLE_YEARS[1] + 1) * scale - 1).all():
+            text = numbers.astype("int64").astype(str)
+            return pattern if pd.to_datetime(text, format=pattern, errors="coerce").notna().all() else None
+    return None
+
+
 def mostly_dates(column: pd.Series, sample: int = 1000) -> bool:
     """Whether a column holds timestamps: text of which at least half of its first `sample`
     distinct values parse, month or day first (half, not all: a time column with a few broken
     timestamps is still one), or numbers in order that are whole years (1871, 1872, ...: R's
-    yearly `ts`) or decimal years (`decimal_year_months`) - in order, so that prices in quarter
-    ticks between 1678 and 2262 are not."""
+    yearly `ts`) or other compact dates (`compact_date_format`) or decimal years
+    (`decimal_year_months`) - in order, so that prices in quarter ticks between 1678 and 2262
+    are not."""
     if pd.api.types.is_numeric_dtype(column):
         numbers = column.dropna().to_numpy(dtype=np.float64)
         if len(numbers) < 2 or not bool((np.diff(numbers) >= 0).all()):
             return False
-        years = (
-            bool((numbers == np.round(numbers)).all())
-            and DATABLE_YEARS[0] <= numbers[0] <= numbers[-1] <= DATABLE_YEARS[1]
-        )
-        return years or decimal_year_months(numbers) is not None
+        if bool((numbers == np.round(numbers)).all()):
+            return compact_date_format(pd.Series(numbers)) is not None
+        return decimal_year_months(numbers) is not None
     values = pd.Series(column.dropna().unique()[:sample]).astype(str)
     return any(bool(to_datetime(values, dayfirst).notna().mean() >= 0.5) for dayfirst in (False, True))
 
@@ -224,10 +237,9 @@ def decimal_year_months(numbers: np.ndarray) -> np.ndarray | None:
 
 def numbers_steps(column: pd.Series) -> bool:
     """Whether a time column numbers the steps instead of dating them (0, 1, 2, ... from a data
-    frame's index; R's `time()` of a `ts` without dates): it counts by one and is not years."""
-    if not counts_steps(column):
-        return False
-    return not bool(column.between(*DATABLE_YEARS).all())
+    frame's index; R's `time()` of a `ts` without dates): it counts by one and is not dates
+    (years, or `compact_date_format`'s months of one year)."""
+    return counts_steps(column) and compact_date_format(column) is None
 
 
 def counts_steps(column: pd.Series) -> bool:
@@ -242,23 +254,27 @@ def _numbers_not_years(numbers: np.ndarray) -> str:
     """Why a numeric time column is refused (a single series' step counter is read by
     `numbers_steps` before this): whole numbers that are not years, or other numbers."""
     advice = (
-        "give dates (e.g. 2024-01-31), whole years (e.g. 1987) or decimal years of monthly or "
-        "quarterly data (e.g. 1987.25) - or, for a single series, number its steps (1, 2, 3, ...) - "
-        "or name the columns with --time-column and --value-column"
+        "give dates (e.g. 2024-01-31 or 20240131), whole years (e.g. 1987) or decimal years of "
+        "monthly or quarterly data (e.g. 1987.25) - or, for a single series, number its steps "
+        "(1, 2, 3, ...) - or name the columns with --time-column and --value-column"
     )
     if bool((numbers == np.round(numbers)).all()):
-        return f"holds whole numbers outside the years {DATABLE_YEARS[0]}-{DATABLE_YEARS[1]}; {advice}"
+        return (
+            f"holds whole numbers that are not dates (years {DATABLE_YEARS[0]}-{DATABLE_YEARS[1]}, "
+            f"or such years' months or days: 199001, 19900131); {advice}"
+        )
     return f"is numeric; {advice}"
 
 
 def parse_time_column(column: pd.Series, path: Path, name: str, dayfirst: bool = False) -> pd.Series:
     """A whole column's timestamps (index kept), NaT where a value is missing or unparseable."""
     if pd.api.types.is_numeric_dtype(column):
-        # pandas would read numbers as nanoseconds since 1970; whole numbers here are years,
-        # others decimal years of monthly or quarterly data (dated to the month's first day)
+        # pandas would read numbers as nanoseconds since 1970; whole numbers here are years or
+        # compact dates (199001, 19900131), others decimal years of monthly or quarterly data
+        # (dated to the month's first day)
         numbers = column.dropna()
-        if (numbers == numbers.round()).all() and numbers.between(*DATABLE_YEARS).all():
-            return pd.to_datetime(column.astype("Int64").astype(str), format="%Y", errors="coerce")
+        if (numbers == numbers.round()).all() and (compact := compact_date_format(numbers)) is not None:
+            return pd.to_datetime(column.astype("Int64").astype(str), format=compact, errors="coerce")
         months = decimal_year_months(column.to_numpy(dtype=np.float64))
         if months is None:
             raise DataError(f"{path}: column {name!r} {_numbers_not_years(numbers.to_numpy())}")
