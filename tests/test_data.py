@@ -294,8 +294,10 @@ def test_a_time_column_that_numbers_the_steps_gives_a_series_without_dates(
     assert f"column 't' numbers the steps ({first}, {first + 1}, ...)" in caplog.text
     assert "season 12 detected from the values" in caplog.text
     assert load_csv(path, "series", season_length=4).season_length == 4
-    with pytest.raises(DataError, match=r"numbers the steps .* --freq MS has no dates to follow"):
-        load_csv(path, "series", freq="MS")
+    # --freq says what the steps are: its season, still no dates to count from
+    daily = load_csv(path, "series", freq="D")
+    assert (daily.timestamps, daily.freq, daily.season_length) == (None, None, 7)
+    assert "season 7 the season of --freq D" in caplog.text
 
 
 def test_a_value_first_file_takes_its_date_column_as_time(make_series, write_csv):

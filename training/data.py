@@ -90,26 +90,24 @@ def _step_series(
     fill: str | None,
 ) -> SeriesData:
     """A series whose time column numbers its steps: no dates (forecasts carry none), so no
-    calendar to infer; the season is the one given or the one its values show
-    (`models.seasonality`, as the base detects a history's)."""
+    calendar to check; the season is the one given, else the one `freq` names (what the steps
+    are), else the one its values show (`models.seasonality`, as the base detects a history's)."""
     column = frame[time_column]
-    if freq is not None:
-        raise DataError(
-            f"{path}: column {time_column!r} numbers the steps ({shown(column.iloc[0])}, "
-            f"{shown(column.iloc[1])}, ...) instead of dating them, so --freq {freq} has no dates to "
-            "follow: give dates or leave --freq out"
-        )
     values = parse_values(frame[value_column], path, value_column, fill)
+    steps = (
+        f"column {time_column!r} numbers the steps ({shown(column.iloc[0])}, {shown(column.iloc[1])}, ...)"
+    )
     if season_length is None:
-        season_length = detect_seasons([values])[0]
+        if freq is not None:
+            season_length, source = resolve_season_length(None, freq), f"the season of --freq {freq}"
+        else:
+            season_length, source = detect_seasons([values])[0], "detected from the values"
         log.warning(
-            "%s: column %r numbers the steps (%s, %s, ...) instead of dating them: forecasts carry "
-            "no timestamps; season %d detected from the values (--season sets it)",
+            "%s: %s instead of dating them: forecasts carry no timestamps; season %d %s (--season sets it)",
             name,
-            time_column,
-            shown(column.iloc[0]),
-            shown(column.iloc[1]),
+            steps,
             season_length,
+            source,
         )
     return SeriesData(name, values, None, None, resolve_season_length(season_length, None))
 
