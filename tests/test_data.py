@@ -442,6 +442,17 @@ def test_semicolon_file_with_decimal_commas(write_csv):
     assert series.freq == "MS" and series.values[0] == 1.5 and len(series) == 12
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])
+def test_a_spreadsheet_export_reads_in_its_encoding(encoding, tmp_path):
+    """Excel saves UTF-8 with a byte-order mark, or Windows-1252 in Western Europe: a French
+    ';' file with an accented header reads either way, the header intact."""
+    text = "date;ventes été\r\n" + "".join(f"2020-{m:02d}-01;{m},5\r\n" for m in range(1, 13))
+    path = tmp_path / "ventes.csv"
+    path.write_bytes(text.encode(encoding))
+    series = load_csv(path, "ventes", value_column="ventes été")
+    assert series.freq == "MS" and series.values[0] == 1.5 and len(series) == 12
+
+
 @pytest.mark.parametrize(
     ("separator", "written", "expected"),
     [

@@ -136,16 +136,17 @@ def read_frame(path: Path) -> pd.DataFrame:
     """The file as a frame of at least two columns, without blank rows; its index + 1 is the data row."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    encoding = _encoding(path)
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, encoding=encoding)
     except pd.errors.ParserError as error:
         # e.g. a ';' file whose decimal commas give some rows a second ',' field
-        frame = _read_other_separator(path)
+        frame = _read_other_separator(path, encoding)
         if frame is None:
             raise DataError(f"{path}: not a readable CSV ({error})") from error
     except (pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV ({error})") from error
-    if frame.shape[1] < 2 and (other := _read_other_separator(path)) is not None:
+    if frame.shape[1] < 2 and (other := _read_other_separator(path, encoding)) is not None:
         frame = other
     if frame.shape[1] < 2:
         raise DataError(f"{path}: needs a time column and a value column, found {list(frame.columns)}")
@@ -158,16 +159,29 @@ def check_columns(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
             raise DataError(f"{path}: no column {column!r}; columns are {list(frame.columns)}")
 
 
-def _read_other_separator(path: Path) -> pd.DataFrame | None:
+def _encoding(path: Path) -> str:
+    """UTF-8 (with or without a byte-order mark), else Windows-1252, what spreadsheet programs
+    in Western Europe save (an accented header such as 'ventes été'), else Latin-1 (any bytes)."""
+    content = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "latin-1"
+
+
+def _read_other_separator(path: Path, encoding: str) -> pd.DataFrame | None:
     """A file that is not comma-separated may be a ';' (European, with decimal commas), tab
     or '|' one, named by its header line; None if it is none of them."""
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+    with path.open(newline="", encoding=encoding, errors="replace") as handle:
         header = handle.readline()
     try:
         separator = csv.Sniffer().sniff(header, delimiters=";\t|").delimiter
     except csv.Error:
         return None
     try:
-        return pd.read_csv(path, sep=separator, decimal="," if separator == ";" else ".")
+        return pd.read_csv(path, sep=separator, decimal="," if separator == ";" else ".", encoding=encoding)
     except (pd.errors.ParserError, UnicodeDecodeError):
         return None
