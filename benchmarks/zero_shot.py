@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "base": shown_path(args.base),
-        "data_dir": str(args.data_dir),
+        "data_dir": shown_path(args.data_dir),
     }
     for key, detect in (("given", False), ("detected", True)):
         rows, ratios = evaluate(forecast, args.data_dir, detect)

@@ -1,9 +1,12 @@
 """Season length of a history that came without one: the autocorrelation test of
-statsforecast's / R forecast's `seasonal test`, over the periods real data usually have.
+statsforecast's / R forecast's `seasonal test`, over the periods real data usually have, with
+an AR(1) discount.
 
 A period m counts when the autocorrelation of the once-differenced history at lag m exceeds
-the 90 % bound of Bartlett's formula, sqrt((1 + 2 sum_{k<m} r_k^2) / n) * 1.645 (differencing
-first keeps a trend from passing as a season); of the periods that count, the one with the
+what an AR(1) with the same lag-1 autocorrelation gives there, max(r_1, 0)^m, by the 90 % bound
+of Bartlett's formula, sqrt((1 + 2 sum_{k<m} r_k^2) / n) * 1.645: differencing first keeps a
+trend from passing as a season, the discount keeps steps that move together for a while (R's
+WWWusage) from passing as one (ablations.md section 43). Of the periods that count, the one with the
 largest autocorrelation wins - or half of it, as long as that counts too with nearly as large
 an autocorrelation (monthly data correlate at lag 24 about as much as at 12). A history
 shorter than three of a period's seasons cannot show it, so that period is not tried. No
@@ -84,7 +87,8 @@ def detect_seasons(
     bounds = CRITICAL_VALUE * np.sqrt(spread[:, periods] / np.maximum(counts, 1)[:, None])
     testable = SEASONS_NEEDED * periods[None, :] <= (counts + 1)[:, None]
     at_periods = r[:, periods]
-    passing = testable & (at_periods > bounds)
+    persistence = np.clip(r[:, 1:2], 0.0, None) ** periods[None, :]
+    passing = testable & (at_periods - persistence > bounds)
     rows = np.arange(len(r))
     # the passing period with the largest autocorrelation (the shortest of equals)
     best = np.where(passing, at_periods, -np.inf).argmax(axis=1)

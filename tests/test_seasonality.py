@@ -31,6 +31,27 @@ def test_noise_trends_and_short_histories_have_no_season() -> None:
     assert detect_season([1.0, float("nan"), *seasonal(4, 40, seed=2)]) == 1
 
 
+def _persistent_steps(phi: float, length: int, seed: int, period: int = 0) -> list[float]:
+    """A walk whose steps are an AR(1) with coefficient `phi` (R's WWWusage, BJsales), with a
+    season of `period` added when given."""
+    rng = np.random.default_rng(seed)
+    steps = np.zeros(length)
+    for t in range(1, length):
+        steps[t] = phi * steps[t - 1] + rng.normal()
+    season = np.sin(2 * np.pi * np.arange(length) / period) * 3.0 if period else 0.0
+    return list(100.0 + np.cumsum(steps) + season)
+
+
+def test_steps_that_move_together_are_not_a_season() -> None:
+    """An AR(1) of the steps correlates at every short lag (0.8^4 = 0.41 at lag 4): discounting
+    what the lag-1 autocorrelation implies keeps it from passing as a season of 4 (without the
+    discount 85 of these 100 passed), while a season on top of such steps is still found (96)."""
+    walks = [_persistent_steps(0.8, 150, seed) for seed in range(100)]
+    assert sum(season > 1 for season in detect_seasons(walks)) <= 10
+    seasonal_walks = [_persistent_steps(0.5, 150, seed, period=12) for seed in range(100)]
+    assert detect_seasons(seasonal_walks).count(12) >= 90
+
+
 def test_a_period_is_not_mistaken_for_its_multiples() -> None:
     """Monthly data correlate at lags 24 and 48 about as much as at 12: 12 must win."""
     found = detect_seasons([seasonal(12, 200, seed) for seed in range(300)])
