@@ -97,18 +97,19 @@ def _step_series(
     steps = (
         f"column {time_column!r} numbers the steps ({shown(column.iloc[0])}, {shown(column.iloc[1])}, ...)"
     )
-    if season_length is None:
-        if freq is not None:
-            season_length, source = resolve_season_length(None, freq), f"the season of --freq {freq}"
-        else:
-            season_length, source = detect_seasons([values])[0], "detected from the values"
-        log.warning(
-            "%s: %s instead of dating them: forecasts carry no timestamps; season %d %s (--season sets it)",
-            name,
-            steps,
-            season_length,
-            source,
-        )
+    if season_length is not None:
+        source = "given"
+    elif freq is not None:
+        season_length, source = resolve_season_length(None, freq), f"the season of --freq {freq}"
+    else:
+        season_length, source = detect_seasons([values])[0], "detected from the values (--season sets it)"
+    log.warning(
+        "%s: %s instead of dating them: forecasts carry no timestamps; season %d %s",
+        name,
+        steps,
+        season_length,
+        source,
+    )
     return SeriesData(name, values, None, None, resolve_season_length(season_length, None))
 
 
