@@ -298,6 +298,8 @@ def test_a_time_column_that_numbers_the_steps_gives_a_series_without_dates(
     daily = load_csv(path, "series", freq="D")
     assert (daily.timestamps, daily.freq, daily.season_length) == (None, None, 7)
     assert "season 7 the season of --freq D" in caplog.text
+    with pytest.raises(DataError, match="--freq 'XYZ' is not a pandas frequency"):
+        load_csv(path, "series", freq="XYZ")
 
 
 def test_a_value_first_file_takes_its_date_column_as_time(make_series, write_csv):

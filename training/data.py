@@ -100,6 +100,10 @@ def _step_series(
     if season_length is not None:
         source = "given"
     elif freq is not None:
+        try:
+            pd.tseries.frequencies.to_offset(freq)
+        except ValueError as error:
+            raise DataError(f"--freq {freq!r} is not a pandas frequency ({error})") from error
         season_length, source = resolve_season_length(None, freq), f"the season of --freq {freq}"
     else:
         season_length, source = detect_seasons([values])[0], "detected from the values (--season sets it)"
