@@ -311,3 +311,25 @@ def test_the_series_that_shortens_a_panels_horizon_is_named(caplog):
         in caplog.text
     )
     assert [one.name for one in trained_on(resolved, panel)] == ["long", "short", "short_too"]
+
+
+def test_a_panel_whose_series_number_their_steps_trains_without_dates(in_tmp, caplog):
+    """Each series counting its own steps (1, 2, 3, ...; different lengths): no calendar, the
+    season most series show, one model over all; every stored series continues without dates."""
+    frame = panel_frame().rename(columns={"month": "step"})
+    frame["step"] = frame.groupby("store").cumcount() + 1
+    frame.to_csv(in_tmp / "stores.csv", index=False)
+    config = TrainConfig(
+        name="stores", data=str(in_tmp / "stores.csv"), id_column="store", cell="lstm", **TINY
+    )
+    with caplog.at_level("WARNING", logger="training.data"):
+        panel = load_panel(config)
+    assert all(one.timestamps is None and one.freq is None for one in panel)
+    assert {one.season_length for one in panel} == {12}
+    assert "column 'step' numbers each series' steps" in caplog.text and "season 12 detected" in caplog.text
+    result = train(config, tracking_uri=f"sqlite:///{in_tmp / 'mlflow.db'}", progress=False, series=panel)
+    stored = result.artifact.metadata.series
+    assert stored is not None and sorted(stored) == sorted(frame["store"].unique())
+    assert all(entry["last_timestamp"] is None for entry in stored.values())
+    last = frame[frame["store"] == panel[0].name]["sales"].iloc[-1]
+    assert stored[panel[0].name]["tail"][-1] == pytest.approx(last)

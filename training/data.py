@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import logging
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from models.seasonality import detect_seasons
@@ -90,13 +92,22 @@ def _step_series(
     fill: str | None,
 ) -> SeriesData:
     """A series whose time column numbers its steps: no dates (forecasts carry none), so no
-    calendar to check; the season is the one given, else the one `freq` names (what the steps
-    are), else the one its values show (`models.seasonality`, as the base detects a history's)."""
+    calendar to check; its season from `step_season`."""
     column = frame[time_column]
     values = parse_values(frame[value_column], path, value_column, fill)
     steps = (
         f"column {time_column!r} numbers the steps ({shown(column.iloc[0])}, {shown(column.iloc[1])}, ...)"
     )
+    return SeriesData(name, values, None, None, step_season(name, steps, [values], freq, season_length))
+
+
+def step_season(
+    name: str, steps: str, values: list[np.ndarray], freq: str | None, season_length: int | None
+) -> int:
+    """The season of series whose time column numbers their steps (`steps` says which column):
+    the one given, else the one `freq` names (what the steps are), else the one their values
+    show most often (`models.seasonality`, as the base detects a history's). Logs that forecasts
+    of them carry no timestamps."""
     if season_length is not None:
         source = "given"
     elif freq is not None:
@@ -106,7 +117,9 @@ def _step_series(
             raise DataError(f"--freq {freq!r} is not a pandas frequency ({error})") from error
         season_length, source = resolve_season_length(None, freq), f"the season of --freq {freq}"
     else:
-        season_length, source = detect_seasons([values])[0], "detected from the values (--season sets it)"
+        detected = Counter(detect_seasons(values))
+        season_length = detected.most_common(1)[0][0]
+        source = "detected from the values (--season sets it)"
     log.warning(
         "%s: %s instead of dating them: forecasts carry no timestamps; season %d %s",
         name,
@@ -114,7 +127,7 @@ def _step_series(
         season_length,
         source,
     )
-    return SeriesData(name, values, None, None, resolve_season_length(season_length, None))
+    return resolve_season_length(season_length, None)
 
 
 def time_and_value(

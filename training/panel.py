@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.data import check_columns, load_csv, read_frame, time_and_value
+from training.data import check_columns, load_csv, read_frame, step_season, time_and_value
 from training.series import DataError, SeriesData, check_fill, data_rows, resolve_season_length
 from training.timestamps import (
     Calendar,
@@ -18,6 +18,7 @@ from training.timestamps import (
     fitting_freq,
     infer_freq,
     mostly_dates,
+    numbers_steps,
     on_grid,
     parse_time_column,
 )
@@ -90,8 +91,25 @@ def load_panel_csv(
     labels, positions = _group_positions(ids)
     sources = [f"{path}: series {label!r}" for label in labels]
     times, raw_values = frame[time_column], frame[value_column]
-    parsed = parse_time_column(times, path, time_column)
     numbers, non_numeric = parse_numbers(raw_values, path, value_column)
+    if all(numbers_steps(times.iloc[take]) for take in positions):
+        # every series numbers its steps (1, 2, 3, ... each): no dates, no calendar
+        values = [
+            checked_values(
+                numbers[take], non_numeric[take], raw_values.iloc[take], source, value_column, fill
+            )
+            for source, take in zip(sources, positions, strict=True)
+        ]
+        steps = f"column {time_column!r} numbers each series' steps"
+        season_length = step_season(name, steps, values, freq, season_length)
+        series = [
+            SeriesData(label, one, None, None, season_length)
+            for label, one in zip(labels, values, strict=True)
+        ]
+        for one, source, take in zip(series, sources, positions, strict=True):
+            _check_panel_series(one, source, min_length, data_rows(times.iloc[take]))
+        return PanelData(name, labels, series, None, season_length, id_column, time_column, value_column)
+    parsed = parse_time_column(times, path, time_column)
     timestamps, values = [], []
     for source, take in zip(sources, positions, strict=True):
         timestamps.append(checked_timestamps(parsed.iloc[take], times.iloc[take], source, time_column))

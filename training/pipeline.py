@@ -249,7 +249,8 @@ def _panel_metadata(panel: list[SeriesData], config: TrainConfig, lookback: int)
     dates a forecast from the model's frequency and the series' last timestamp)."""
     stored = {
         one.name: StoredSeries(
-            tail=[float(v) for v in one.values[-lookback:]], last_timestamp=one.timestamps[-1].isoformat()
+            tail=[float(v) for v in one.values[-lookback:]],
+            last_timestamp=one.timestamps[-1].isoformat() if one.timestamps is not None else None,
         )
         for one in panel
     }

@@ -251,12 +251,12 @@ def counts_steps(column: pd.Series) -> bool:
 
 
 def _numbers_not_years(numbers: np.ndarray) -> str:
-    """Why a numeric time column is refused (a single series' step counter is read by
-    `numbers_steps` before this): whole numbers that are not years, or other numbers."""
+    """Why a numeric time column is refused (step counters are read by `numbers_steps` before
+    this): whole numbers that are not dates, or other numbers."""
     advice = (
         "give dates (e.g. 2024-01-31 or 20240131), whole years (e.g. 1987) or decimal years of "
-        "monthly or quarterly data (e.g. 1987.25) - or, for a single series, number its steps "
-        "(1, 2, 3, ...) - or name the columns with --time-column and --value-column"
+        "monthly or quarterly data (e.g. 1987.25) - or number each series' steps (1, 2, 3, ...) - "
+        "or name the columns with --time-column and --value-column"
     )
     if bool((numbers == np.round(numbers)).all()):
         return (
