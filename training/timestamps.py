@@ -3,6 +3,7 @@ closures, fills)."""
 
 from __future__ import annotations
 
+import calendar
 import logging
 import re
 import warnings
@@ -141,6 +142,13 @@ def on_grid(
 # them: "1990 Q1", "Q1 1990", "1990-Q1", "1990q1" (quarters) and "1990M01", "1990-M1" (months)
 _QUARTER_LABEL = re.compile(r"^\s*(?:(\d{4})\s*[-/ ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[-/ ]?\s*(\d{4}))\s*$")
 _MONTH_LABEL = re.compile(r"^\s*(\d{4})\s*-?\s*M(\d{1,2})\s*$")
+# spreadsheets' "mmm-yy" months (Excel's default month format): "Jan-49", "Jan 49", "January-49"
+_MONTH_YEAR_LABEL = re.compile(r"^\s*([A-Za-z]{3,9})\.?[-\s/']*(\d{2})\s*$")
+_MONTH_NAMES = {
+    name.lower(): number
+    for number in range(1, 13)
+    for name in (calendar.month_abbr[number], calendar.month_name[number])
+} | {"sept": 9}
 
 
 def _period_label(value: object) -> object:
@@ -152,10 +160,14 @@ def _period_label(value: object) -> object:
         return f"{year}-{3 * int(number) - 2:02d}-01"
     if (month := _MONTH_LABEL.match(value)) and 1 <= int(month[2]) <= 12:
         return f"{month[1]}-{int(month[2]):02d}-01"
+    if (month_year := _MONTH_YEAR_LABEL.match(value)) and (number := _MONTH_NAMES.get(month_year[1].lower())):
+        # pandas reads "Jan-05" as nothing; the century is settled by `_past_century`
+        return f"20{month_year[2]}-{number:02d}-01"
     return value
 
 
 def to_datetime(column: pd.Series, dayfirst: bool) -> pd.Series:
+    raw = column
     if column.dtype == object:
         # each distinct value once: a panel repeats every date across its series
         labels = {
@@ -172,7 +184,26 @@ def to_datetime(column: pd.Series, dayfirst: bool) -> pd.Series:
     if parsed.dtype == object:
         # mixed UTC offsets (a daylight-saving change): one time line, in UTC
         parsed = pd.to_datetime(column, errors="coerce", dayfirst=dayfirst, utc=True)
-    return parsed
+    return _past_century(parsed, raw)
+
+
+_FOUR_DIGITS = re.compile(r"\d{4}")
+
+
+def _past_century(parsed: pd.Series, column: pd.Series) -> pd.Series:
+    """Two-digit years read as the past: pandas puts a year within 50 years of today, so 'Jan-49'
+    is 2049 and a file of observations from 1949 would be forecast a century ahead. When no
+    value writes its year in four digits, the dates after today move back 100 years (a file
+    from Jan-60 to Dec-80 reads 2060-2076 then 1977-1980; moved, 1960-1980)."""
+    if column.dtype != object:
+        return parsed
+    now = pd.Timestamp.now(tz=parsed.dt.tz)
+    future = parsed > now
+    if not bool(future.any()):
+        return parsed
+    if any(_FOUR_DIGITS.search(str(value)) for value in column.dropna().unique()):
+        return parsed
+    return parsed.where(~future, parsed - pd.DateOffset(years=100))
 
 
 # the years a pandas timestamp can hold (1677-09-21 to 2262-04-11): whole numbers in range are years
