@@ -114,6 +114,35 @@ def test_whole_number_ids_are_inferred_when_the_dates_repeat(write_csv):
     assert panel.ids == ["3", "1", "2"] and len(panel.series[1]) == SERIES["store_a"][1]
 
 
+def step_numbered_stores(columns: tuple[str, str]) -> pd.DataFrame:
+    """Stores 1, 2, 3 of different lengths, each numbering its steps 1, 2, ..., in time order."""
+    store, step = columns
+    rng = np.random.default_rng(0)
+    parts = [
+        pd.DataFrame(
+            {store: number, step: np.arange(1, length + 1), "sales": rng.normal(size=length).cumsum()}
+        )
+        for number, length in ((1, 40), (2, 40), (3, 40))
+    ]
+    return pd.concat(parts).sort_values([step, store], kind="stable").reset_index(drop=True)
+
+
+def test_whole_number_ids_of_step_numbered_series_are_inferred_by_the_time_name(write_csv):
+    """No dates tell time apart: store and step both count by one within each other's groups in a
+    balanced panel. A time-like name says which is the time; otherwise the file is refused
+    asking for --id-column (not read as one series whose 'time' is the store number), and
+    --time-column settles it too."""
+    panel = load_panel_csv(write_csv(step_numbered_stores(("store", "t"))), "stores")
+    assert (panel.id_column, panel.time_column, panel.value_column) == ("store", "t", "sales")
+    assert panel.ids == ["1", "2", "3"] and panel.freq is None and len(panel.series[2]) == 40
+    assert panel.series[0].timestamps is None
+    ambiguous = write_csv(step_numbered_stores(("a", "b")))
+    with pytest.raises(DataError, match=r"columns \['a', 'b'\] could each be the series id.*--id-column"):
+        load_panel_csv(ambiguous, "stores")
+    assert load_panel_csv(ambiguous, "stores", time_column="b").id_column == "a"
+    assert load_panel_csv(ambiguous, "stores", id_column="a").time_column == "b"
+
+
 def test_a_single_series_of_whole_numbers_is_not_a_panel(write_csv):
     counts = pd.DataFrame(
         {"units": np.arange(60) % 5, "day": pd.date_range("2022-01-01", periods=60).strftime("%Y-%m-%d")}

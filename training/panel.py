@@ -4,6 +4,7 @@ the single-series checks, each error naming the series id and the file's data ro
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,6 +191,9 @@ def _panel_columns(
     ]
     if id_column is None:
         candidates = candidates or _whole_number_ids(frame, given)
+        if not candidates and (pairs := _step_numbered_ids(frame, given, time_column)):
+            candidates = list(dict.fromkeys(pair[0] for pair in pairs))
+            time_column = pairs[0][1] if len(pairs) == 1 else time_column
         if len(candidates) > 1:
             raise DataError(
                 f"{path}: columns {candidates} could each be the series id; name it with --id-column"
@@ -225,6 +229,40 @@ def _whole_number_ids(frame: pd.DataFrame, given: list[str]) -> list[str]:
         and frame[column].nunique() == widest
         and not frame.duplicated([column, dates[0]]).any()
     ]
+
+
+# names that say a column is the time, when whole-number ids and step counts could swap roles
+_TIME_NAMES = re.compile(
+    r"^(t|time.*|.*_time|step|steps|period|index|ds|date|year|quarter|month|week|day|hour)$", re.I
+)
+
+
+def _step_numbered_ids(
+    frame: pd.DataFrame, given: list[str], time_column: str | None
+) -> list[tuple[str, str]]:
+    """(id, steps) pairs of whole-number columns for a panel whose series each number their
+    steps (store 1, 2, 3 next to t = 1, 2, ...; no dates to tell time apart): grouped by the id,
+    the steps column counts by one within every series and repeats across them. In a balanced
+    panel the two can swap roles (within one t the stores count 1, 2, 3 too): a time-like name
+    (`_TIME_NAMES`) or a given --time-column settles it, else both are returned (and refused)."""
+    free = [column for column in frame.columns if column not in given]
+    integers = [column for column in free if pd.api.types.is_integer_dtype(frame[column])]
+    steps = [time_column] if time_column is not None else integers
+    pairs = [
+        (series, step)
+        for series in integers
+        for step in steps
+        if series != step
+        and pd.api.types.is_integer_dtype(frame[step])
+        and frame[step].duplicated().any()
+        and frame[series].duplicated().any()
+        and frame[series].nunique() > 1
+        and bool((frame.groupby(series, sort=False)[step].diff().dropna() == 1).all())
+    ]
+    timed = [
+        pair for pair in pairs if _TIME_NAMES.match(str(pair[1])) and not _TIME_NAMES.match(str(pair[0]))
+    ]
+    return timed if len(timed) == 1 else pairs
 
 
 def _looks_like_ids(column: pd.Series) -> bool:
