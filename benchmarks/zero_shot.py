@@ -36,6 +36,7 @@ from models.base_artifact import SHIPPED_BASE, BaseArtifact
 from training.backtest import mase_scale, rolling_origins, score
 from training.config import TrainConfig
 from training.pipeline import load_series
+from training.series import DataError
 
 LEVELS = (80, 95)
 REFERENCES = ("AutoETS", "AutoARIMA")
@@ -135,12 +136,17 @@ def coverage_summary(rows: list[dict]) -> dict[str, dict[str, float]]:
 
 def evaluate(
     forecast: ForecastFn, data_dir: Path = EXTRA_DATA, detect: bool = False
-) -> tuple[list[dict], dict[str, float]]:
+) -> tuple[list[dict], dict[str, float], dict[str, str]]:
+    """(rows, their geometric-mean ratios, the series `make train` refuses - too short for its
+    splits - with why: they have no rows)."""
     cache = BaselineCache(cache_file(data_dir))
-    rows = [
-        row for path in sorted(data_dir.glob("*.csv")) for row in series_rows(path, forecast, cache, detect)
-    ]
-    return rows, geometric_mean_ratios(rows)
+    rows, skipped = [], {}
+    for path in sorted(data_dir.glob("*.csv")):
+        try:
+            rows += series_rows(path, forecast, cache, detect)
+        except DataError as error:
+            skipped[path.stem] = str(error)
+    return rows, geometric_mean_ratios(rows), skipped
 
 
 def markdown(report: dict) -> str:
@@ -173,6 +179,9 @@ def markdown(report: dict) -> str:
             f"| {title} | {len(run['rows'])} | {ratios['AutoETS']:.3f} | {ratios['AutoARIMA']:.3f} | "
             f"{ratios['best']:.3f} | {ratios['wins_vs_best']} | {cells[0]} | {cells[1]} |"
         )
+    if report.get("skipped"):
+        lines += ["", f"No rows for {len(report['skipped'])} series `make train` refuses:", ""]
+        lines += [f"- {name}: {reason}" for name, reason in report["skipped"].items()]
     lines += [
         "",
         "Season given:",
@@ -209,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "data_dir": shown_path(args.data_dir),
     }
     for key, detect in (("given", False), ("detected", True)):
-        rows, ratios = evaluate(forecast, args.data_dir, detect)
+        rows, ratios, report["skipped"] = evaluate(forecast, args.data_dir, detect)
         report[key] = {"rows": rows, "ratios": ratios, "coverage": coverage_summary(rows)}
     report["seconds"] = time.perf_counter() - started
     write_results(args.output_name, report, markdown(report))
