@@ -60,6 +60,11 @@ class BaseConfig:
     # the classical priors it mixes (models.priors), each on the plain and the log scale; the
     # shipped long-season network also mixes the autoregression (ablations.md section 29)
     priors: tuple[str, ...] = CLOSED_FORM_PRIORS
+    # the mixing logits of forecast steps 2 and later are multiplied by this: below 1 a softer
+    # mix (a combination) where the in-context one-step errors choose less surely. Set after
+    # pretraining (`make pretrain`), not learned; 1 in bases saved before it existed
+    # (ablations.md sections 45-46)
+    later_step_sharpness: float = 1.0
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.priors) - set(PRIORS))
@@ -72,6 +77,8 @@ class BaseConfig:
         for name in ("context_length", "horizon", "hidden_size", "num_layers", "patch_length", "max_season"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.later_step_sharpness > 0:
+            raise ValueError(f"later_step_sharpness must be > 0, got {self.later_step_sharpness}")
         if self.backtest_origins < 0:
             raise ValueError(f"backtest_origins must be >= 0, got {self.backtest_origins}")
         if self.context_length % self.patch_length:
@@ -186,7 +193,10 @@ class BaseNetwork(nn.Module):
             encoded, _ = self.encoder(patches)
             parts.append(self.dropout(encoded[:, -1]))
         features = torch.cat(parts, dim=1)
-        weights = self.mixer(features).view(-1, config.horizon, len(config.candidates)).softmax(dim=2)
+        logits = self.mixer(features).view(-1, config.horizon, len(config.candidates))
+        if config.later_step_sharpness != 1.0:
+            logits = torch.cat([logits[:, :1], logits[:, 1:] * config.later_step_sharpness], dim=1)
+        weights = logits.softmax(dim=2)
         forecast = (weights * priors).sum(dim=2) + self.correction(features)
         if errors is None:
             return forecast, torch.ones_like(forecast[:, :1])

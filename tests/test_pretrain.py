@@ -32,7 +32,7 @@ from models.priors import CLOSED_FORM_PRIORS, FIRST_PRIORS, PRIORS
 from models.window import pad_histories
 from training.corpus.build import CorpusConfig, synthetic_series
 from training.corpus.store import Corpus, CorpusSeries, save_corpus
-from training.pretrain import LAST_CHECKPOINT, main, parse_args
+from training.pretrain import LAST_CHECKPOINT, LATER_STEP_SHARPNESS, main, parse_args
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TINY_NETWORK = ["--context-length", "24", "--horizon", "6", "--hidden-size", "8", "--num-layers", "1"]
@@ -95,6 +95,38 @@ def test_a_base_saved_before_its_config_named_the_priors_loads_as_the_first_eigh
     torch.testing.assert_close(loaded.predict(histories, 6, levels=[80], seasons=[4]).point, expected.point)
     # new networks mix the nine closed-form priors; the shipped long-season one adds the autoregression
     assert BaseConfig().priors == CLOSED_FORM_PRIORS
+
+
+def test_later_steps_mix_the_candidates_more_softly_and_step_one_stays(tmp_path: Path) -> None:
+    """`later_step_sharpness` scales the mixing logits of steps 2 and later (ablations.md sections
+    45-46): the first step's mix - the one-step forecast and the interval unit - is the pretrained
+    one; a base saved before the setting existed loads with 1, forecasting as it did."""
+    config = BaseConfig(context_length=24, horizon=6, hidden_size=8, num_layers=1)
+    torch.manual_seed(0)
+    network = BaseNetwork(config)
+    rng = np.random.default_rng(0)
+    histories = pad_histories(
+        [100 + 5 * np.sin(np.arange(40) * 2 * np.pi / 4) + rng.normal(0, 1, 40) for _ in range(3)], 24
+    )
+    base = BaseArtifact(
+        config, network, Calibration(torch.rand(40, 6)), ArtifactMetadata(name="", season_length=0)
+    )
+    sharp = base.predict(histories, 6, levels=[80], seasons=[4] * 3)
+    document_path = base.save(tmp_path / "old") / "base_network.json"
+    document = json.loads(document_path.read_text())
+    del document["config"]["later_step_sharpness"]
+    document_path.write_text(json.dumps(document))
+    old = BaseArtifact.load(tmp_path / "old")
+    assert old.config.later_step_sharpness == 1.0
+    torch.testing.assert_close(old.predict(histories, 6, levels=[80], seasons=[4] * 3).point, sharp.point)
+
+    network.config.later_step_sharpness = 0.5
+    soft = base.predict(histories, 6, levels=[80], seasons=[4] * 3)
+    torch.testing.assert_close(soft.point[:, 0], sharp.point[:, 0])
+    torch.testing.assert_close(soft.intervals[80][0][:, 0], sharp.intervals[80][0][:, 0])
+    assert not torch.allclose(soft.point[:, 1:], sharp.point[:, 1:])
+    with pytest.raises(ValueError, match="later_step_sharpness"):
+        BaseConfig(later_step_sharpness=0.0)
 
 
 def test_rows_with_long_seasons_or_none_go_to_the_second_network(tiny_base: Path, tmp_path: Path) -> None:
@@ -229,6 +261,8 @@ def test_pretrain_logs_to_mlflow_and_writes_a_loadable_base(corpus_path: Path, i
     assert forecasts.point.shape == (2, 6) and bool(torch.isfinite(forecasts.point).all())
     # calibrated on the held-out validation windows: one score row per window
     assert base.calibration.scores.shape == (32, 6) and base.calibration.windows > 0
+    # the later steps' softer mix is set after the fit, before calibrating (not trained with)
+    assert base.config.later_step_sharpness == LATER_STEP_SHARPNESS < 1
     lower, upper = forecasts.intervals[80]
     assert bool((lower < forecasts.point).all()) and bool((forecasts.point < upper).all())
 

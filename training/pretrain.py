@@ -49,6 +49,9 @@ DEFAULT_CHECKPOINTS = PROJECT_ROOT / ".cache" / "pretrain" / "checkpoints"
 RUN_ID_FILE = "mlflow_run_id"
 # the checkpoint a rerun resumes from, rewritten after every epoch
 LAST_CHECKPOINT = "last.ckpt"
+# BaseConfig settings chosen after training, not trained with (ablations.md sections 45-46)
+POST_TRAINING_SETTINGS = ("later_step_sharpness",)
+LATER_STEP_SHARPNESS = 0.75
 
 
 class PretrainModule(L.LightningModule):
@@ -225,8 +228,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--shard-log", type=Path, help="write each rank's windows and final weights here")
+    parser.add_argument(
+        "--later-step-sharpness",
+        type=float,
+        default=LATER_STEP_SHARPNESS,
+        help="the mixing logits of steps 2 and later times this, set after training and before "
+        "calibrating (below 1: a softer mix; ablations.md sections 45-46)",
+    )
     defaults = BaseConfig()
     for field in fields(BaseConfig):
+        if field.name in POST_TRAINING_SETTINGS:
+            continue
         default = getattr(defaults, field.name)
         flag = f"--{field.name.replace('_', '-')}"
         if isinstance(default, bool):
@@ -257,10 +269,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.max_minutes is not None and args.max_minutes <= 0:
         parser.error("--max-minutes must be > 0")
+    if not args.later_step_sharpness > 0:
+        parser.error("--later-step-sharpness must be > 0")
     if not args.corpus.is_file():
         parser.error(f"no corpus at {args.corpus}: build it with `make corpus`")
     try:
-        args.config = BaseConfig(**{f.name: getattr(args, f.name) for f in fields(BaseConfig)})
+        # trained as pretrained networks always were; the post-training settings come after the fit
+        args.config = BaseConfig(
+            **{
+                f.name: getattr(args, f.name)
+                for f in fields(BaseConfig)
+                if f.name not in POST_TRAINING_SETTINGS
+            }
+        )
     except ValueError as error:
         parser.error(str(error))
     return args
@@ -335,6 +356,7 @@ def pretrain(args: argparse.Namespace) -> Path:
     )
     trainer.fit(module, datamodule=data, ckpt_path=str(resume) if resume else None)
     if trainer.is_global_zero:
+        network.config.later_step_sharpness = args.later_step_sharpness
         facts = {
             "epochs": trainer.current_epoch,
             "global_step": trainer.global_step,
