@@ -7,6 +7,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from benchmarks.accuracy import accuracy_summary, coverage_summary, sampling_band
@@ -163,3 +164,27 @@ def test_the_baseline_cache_keeps_what_it_computed(tmp_path):
     BaselineCache(path).forecasts(values, 12, 12, 1, 1)
     assert len(BaselineCache(path).entries) == 2
     assert np.array_equal(baseline_forecasts(values, 12, 12, 3, 3)[0]["Naive"], computed["Naive"])
+
+
+def test_the_zero_shot_benchmark_lists_the_series_make_train_refuses(tmp_path, monkeypatch):
+    """A folder of fresh series may hold some too short for `make train`'s splits (M3's 20-point
+    yearly ones): they get no rows and are named with make train's reason; the run goes on."""
+    from benchmarks import zero_shot
+
+    data = tmp_path / "data"
+    data.mkdir()
+    months = pd.date_range("2000-01-01", periods=60, freq="MS").strftime("%Y-%m-%d")
+    values = 100 + 10 * np.sin(np.arange(60) * 2 * np.pi / 12) + np.arange(60)
+    pd.DataFrame({"date": months, "value": values}).to_csv(data / "monthly.csv", index=False)
+    pd.DataFrame({"year": range(1990, 2010), "value": np.arange(20.0) ** 1.5}).to_csv(
+        data / "short.csv", index=False
+    )
+    monkeypatch.setattr(zero_shot, "cache_file", lambda folder: tmp_path / "baselines.json")
+
+    def last_value(histories, season, horizon):
+        point = np.stack([np.repeat(history[-1], horizon) for history in histories])
+        return point, {level: (point - 1.0, point + 1.0) for level in zero_shot.LEVELS}
+
+    rows, ratios, skipped = zero_shot.evaluate(last_value, data)
+    assert {row["series"] for row in rows} == {"monthly"} and np.isfinite(ratios["AutoETS"])
+    assert list(skipped) == ["short"] and "20 points" in skipped["short"]
