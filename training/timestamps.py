@@ -3,10 +3,10 @@ closures, fills)."""
 
 from __future__ import annotations
 
-import calendar
 import logging
 import re
 import warnings
+from calendar import month_abbr, month_name
 from pathlib import Path
 
 import numpy as np
@@ -145,9 +145,7 @@ _MONTH_LABEL = re.compile(r"^\s*(\d{4})\s*-?\s*M(\d{1,2})\s*$")
 # spreadsheets' "mmm-yy" months (Excel's default month format): "Jan-49", "Jan 49", "January-49"
 _MONTH_YEAR_LABEL = re.compile(r"^\s*([A-Za-z]{3,9})\.?[-\s/']*(\d{2})\s*$")
 _MONTH_NAMES = {
-    name.lower(): number
-    for number in range(1, 13)
-    for name in (calendar.month_abbr[number], calendar.month_name[number])
+    name.lower(): number for number in range(1, 13) for name in (month_abbr[number], month_name[number])
 } | {"sept": 9}
 
 
