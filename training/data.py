@@ -37,6 +37,7 @@ from training.timestamps import (
     numbers_steps,
     on_grid,
     parse_timestamps,
+    unknown_freq,
 )
 from training.values import parse_values
 
@@ -114,7 +115,7 @@ def step_season(
         try:
             pd.tseries.frequencies.to_offset(freq)
         except ValueError as error:
-            raise DataError(f"--freq {freq!r} is not a pandas frequency ({error})") from error
+            raise unknown_freq(freq, error) from error
         season_length, source = resolve_season_length(None, freq), f"the season of --freq {freq}"
     else:
         detected = Counter(detect_seasons(values))

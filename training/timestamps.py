@@ -88,7 +88,12 @@ class Calendar:
         try:
             return pd.date_range(start, stop, freq=self.freq)
         except ValueError as error:
-            raise DataError(f"--freq {self.freq!r} is not a pandas frequency ({error})") from error
+            raise unknown_freq(self.freq, error) from error
+
+
+def unknown_freq(freq: str, error: ValueError) -> DataError:
+    """The refusal of a --freq that pandas does not know (dated and step-numbered files alike)."""
+    return DataError(f"--freq {freq!r} is not a pandas frequency ({error})")
 
 
 def on_grid(
