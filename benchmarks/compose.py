@@ -20,6 +20,7 @@ it is not part of `make test`.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -492,7 +493,10 @@ def report(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(
+        prog="python -m benchmarks.compose", description=__doc__.split("\n\n")[0]
+    ).parse_args(argv)
     started = time.monotonic()
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "smoke": SMOKE}
     make("compose-clean")

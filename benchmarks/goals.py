@@ -11,6 +11,7 @@ accuracy rows pool the generalisation sets 1-5 (benchmarks/data) and the hold-ou
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -175,7 +176,10 @@ def goals_table() -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python -m benchmarks.goals", description=__doc__.split("\n\n")[0]
+    ).parse_args(argv)
     text = goals_table()
     (RESULTS / "goals.md").write_text(text)
     print(text)

@@ -3,6 +3,7 @@ part against it (see __init__.py) and writes the report."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -74,7 +75,8 @@ def measure(scratch: Path, uri: str) -> dict:
     return results
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(prog="python -m benchmarks.reliability", description=__doc__).parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk (the load generator this benchmark uses)")
     show_progress()
