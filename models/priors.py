@@ -16,6 +16,7 @@ padding on the left (observed [B, C] says where), the effective season m [B] (1 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -432,23 +433,75 @@ def _closed_form_backtests(
     window: NormalisedWindow, origins: int, closed_form: tuple[str, ...]
 ) -> torch.Tensor:
     """The one-step forecasts of the closed-form candidates from the values before each of the
-    last `origins` values [B, origins, 2 len(closed_form)]: the batch shifted once per origin."""
+    last `origins` values [B, origins, 2 len(closed_form)], plain then log scale.
+
+    Every closed-form prior is linear in the window's values once the season and the number of
+    values are fixed (profiles, levels and lines are weighted sums), and equivariant: a shifted
+    and scaled window's forecasts are shifted and scaled alike. So the plain backtests are
+    z @ one map per (season, values), and the log ones the same map applied to the log values,
+    clamped and exponentiated as `_log_in_window` does for the window before each origin - what
+    computing every shifted window's candidates gives, at a fraction of the cost."""
     z, observed = window.z, window.observed
-    batch = z.shape[0]
+    batch, context = z.shape
     count = observed.sum(dim=1).long()
+    values = window.decode(z)
+    logs = values.clamp_min(1e-30).log()
+    # log values relative to the last one (for float precision), 0 where padded like z
+    anchor = logs[:, -1:]
+    relative_logs = (logs - anchor) * observed
+    keys = torch.stack([window.season.long(), count], dim=1)
+    distinct, group = torch.unique(keys, dim=0, return_inverse=True)
+    plain = torch.empty(batch, origins, len(closed_form), dtype=z.dtype)
+    logged = torch.empty_like(plain)
+    for number, (season, values_in_window) in enumerate(distinct.tolist()):
+        mapping = _backtest_map(context, season, values_in_window, origins, closed_form).to(z.dtype)
+        rows = slice(None) if len(distinct) == 1 else (group == number).nonzero()[:, 0]
+        plain[rows] = torch.einsum("bc,cop->bop", z[rows], mapping)
+        logged[rows] = torch.einsum("bc,cop->bop", relative_logs[rows], mapping)
+    # the log-scale window before each origin (back = 1 ... origins): every value before it
+    # positive, its largest log value capping the forecast (LOG_MARGIN)
+    present = observed > 0
+    before = [context - back - 1 for back in range(1, origins + 1)]  # each window's last position
+    positive = torch.where(present, values, torch.inf).cummin(dim=1).values[:, before] > 0
+    top = torch.where(present, logs, -torch.inf).cummax(dim=1).values[:, before]
+    in_log = (anchor[:, :, None] + logged).clamp_max(top[:, :, None] + LOG_MARGIN).exp()
+    logged = torch.where(
+        positive[:, :, None], (in_log - window.level[:, :, None]) / window.scale[:, :, None], plain
+    )
+    return torch.cat([plain, logged], dim=2)
+
+
+# one backtest map is context x origins x priors floats (41 KB at 96 x 12 x 9): at most this many kept
+BACKTEST_MAPS = 1024
+
+
+@functools.lru_cache(maxsize=BACKTEST_MAPS)
+def _backtest_map(
+    context: int, season: int, count: int, origins: int, closed_form: tuple[str, ...]
+) -> torch.Tensor:
+    """[context, origins, len(closed_form)]: row i is the closed-form priors' one-step forecasts
+    at each of the last `origins` values of the window of `count` values (season `season`) that
+    is 1 at position i and 0 elsewhere - by linearity, a window z's are z @ this map. Computed
+    from the windows before each origin, as the forecasts themselves are."""
+    dtype = torch.float32
+    observed = (torch.arange(context) >= context - count).to(dtype).expand(context, -1)
+    z = torch.eye(context, dtype=dtype) * observed
     shifted_z, shifted_observed, seasons = [], [], []
     for back in range(1, origins + 1):
         observed_before = torch.nn.functional.pad(observed[:, :-back], (back, 0))
-        # a row without a value at this origin still needs a last value; its error is dropped
+        # a window without a value at this origin still needs a last value; its error is dropped
         observed_before[:, -1] = 1.0
         shifted_z.append(torch.nn.functional.pad(z[:, :-back], (back, 0)))
         shifted_observed.append(observed_before)
-        seasons.append(effective_seasons(window.season, count - back))
+        seasons.append(
+            effective_seasons(torch.full((context,), season), torch.full((context,), count - back))
+        )
     earlier = NormalisedWindow(
         z=torch.cat(shifted_z),
         observed=torch.cat(shifted_observed),
-        level=window.level.repeat(origins, 1),
-        scale=window.scale.repeat(origins, 1),
+        level=torch.zeros(origins * context, 1, dtype=dtype),
+        scale=torch.ones(origins * context, 1, dtype=dtype),
         season=torch.cat(seasons),
     )
-    return candidate_priors(earlier, 1, closed_form)[:, 0].view(origins, batch, -1).transpose(0, 1)
+    forecasts = prior_forecasts(earlier, 1, None, closed_form)[:, 0]
+    return forecasts.view(origins, context, -1).transpose(0, 1).contiguous()

@@ -8,14 +8,16 @@ import torch
 
 from models.priors import (
     CANDIDATES,
+    CLOSED_FORM_PRIORS,
     PRIORS,
     autoregression,
     backtest_errors,
     candidate_forecasts,
+    candidate_priors,
     latest_lines,
     prior_forecasts,
 )
-from models.window import NormalisedWindow, normalise_window, pad_histories
+from models.window import NormalisedWindow, effective_seasons, normalise_window, pad_histories
 
 CONTEXT = 32
 
@@ -184,3 +186,43 @@ def test_a_trending_window_s_autoregression_does_not_depend_on_the_float_precisi
     assert path.dtype == torch.float32
     torch.testing.assert_close(path.double(), reference_path, rtol=0, atol=1e-4)
     torch.testing.assert_close(backtests.double(), reference_backtests, rtol=0, atol=1e-4)
+
+
+def test_closed_form_backtests_are_the_candidates_of_the_window_before_each_origin() -> None:
+    """The one-step errors come from linear maps (`models.priors._backtest_map`); they must equal
+    the errors of each candidate computed afresh on the window before every origin - on plain
+    and log scales, short histories, every season class, and windows whose log scale changes
+    between origins (a value <= 0 among the latest ones; a walk that crosses zero)."""
+    rng = np.random.default_rng(7)
+    context, origins, histories, seasons = 48, 6, [], []
+    for row in range(40):
+        length = int(rng.integers(4, context + 1))
+        season = [1, 4, 7, 12, 24][row % 5]
+        steps = np.arange(length)
+        if row % 4 == 0:
+            values = rng.normal(size=length).cumsum()
+        else:
+            values = 20.0 + 0.2 * steps + 3.0 * np.sin(2 * np.pi * steps / season) + rng.normal(size=length)
+        if row % 8 == 1:
+            values[-3] = -1.0
+        histories.append(values)
+        seasons.append(season)
+    window = normalise_window(pad_histories(histories, context), torch.tensor(seasons), context)
+    count = window.observed.sum(dim=1).long()
+    errors, usable = [], []
+    for back in range(1, origins + 1):
+        earlier = NormalisedWindow(
+            z=torch.nn.functional.pad(window.z[:, :-back], (back, 0)),
+            observed=torch.nn.functional.pad(window.observed[:, :-back], (back, 0)),
+            level=window.level,
+            scale=window.scale,
+            season=effective_seasons(window.season, count - back),
+        )
+        forecast = candidate_priors(earlier, 1, CLOSED_FORM_PRIORS)[:, 0]
+        # an origin with fewer than three values before it does not count (its window may be empty)
+        counts = (count - back >= 3)[:, None]
+        errors.append(torch.where(counts, (forecast - window.z[:, -back, None]).abs(), 0.0))
+        usable.append(counts.to(torch.float32))
+    expected = torch.stack(errors).sum(dim=0) / torch.stack(usable).sum(dim=0).clamp_min(1.0)
+    measured = backtest_errors(window, origins, CLOSED_FORM_PRIORS)
+    torch.testing.assert_close(measured, expected, rtol=1e-4, atol=1e-4)
