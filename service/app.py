@@ -64,10 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     torch.set_num_threads(settings.torch_threads)
-    # values below float32's normal range (~1e-38) cost CPU arithmetic many times over, and the
-    # base's in-context fits of very regular series produce them (serving.md, session 21): read
-    # as 0. Threads started later - the threadpool's - inherit the setting.
-    torch.set_flush_denormal(True)
     keep_freed_memory(settings.keep_freed_mb)
 
     store = ModelStore(settings, open_registry(settings.tracking_uri, settings.registry_timeout))

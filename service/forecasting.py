@@ -9,6 +9,8 @@ on a series has that series' season (a request may repeat it, not change it); th
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import torch
@@ -131,6 +133,19 @@ def _series_timestamps(
     return _timestamps(datetime.fromisoformat(last) if last else None, freq, horizon)
 
 
+@contextmanager
+def subnormals_as_zero() -> Iterator[None]:
+    """Float32 values below the normal range (~1e-38) read and written as 0 while the forward
+    pass runs: CPU arithmetic on them is many times slower, and the base's in-context fits of
+    very regular series produce them (serving.md, session 21). Only for the pass: the setting is
+    the thread's processor state, which an application embedding the service shares."""
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
     artifact = model.artifact
     try:
@@ -160,7 +175,8 @@ def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:
         for index, season in zip(undetected, detected, strict=True):
             seasons[index] = season
     rows = [history[-artifact.lookback :] for history in rows]
-    prediction = artifact.predict(left_padded(rows), request.horizon, request.level, seasons)
+    with subnormals_as_zero():
+        prediction = artifact.predict(left_padded(rows), request.horizon, request.level, seasons)
     tensors = [prediction.point, *(bound for pair in prediction.intervals.values() for bound in pair)]
     if not all(bool(torch.isfinite(tensor).all()) for tensor in tensors):
         raise RequestProblem(
