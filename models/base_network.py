@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from models.network import CELLS, recurrent_stack, to_patches
-from models.priors import CLOSED_FORM_PRIORS, FIRST_PRIORS, PRIORS, candidate_forecasts, candidate_names
+from models.priors import DEFAULT_PRIORS, FIRST_PRIORS, PRIORS, candidate_forecasts, candidate_names
 from models.window import NormalisedWindow
 
 # the initial mix's sharpness: a candidate with half another's in-context error weighs 2^10 as much
@@ -57,9 +57,10 @@ class BaseConfig:
     # each candidate's mean one-step error over this many of the window's latest values is a
     # mixer input (0: none; at most context_length - 3 count: an origin needs three values before it)
     backtest_origins: int = 12
-    # the classical priors it mixes (models.priors), each on the plain and the log scale; the
-    # shipped long-season network also mixes the autoregression (ablations.md section 29)
-    priors: tuple[str, ...] = CLOSED_FORM_PRIORS
+    # the classical priors it mixes (models.priors), each on the plain and the log scale (Holt-Winters
+    # on the log scale only); the shipped long-season network also mixes the autoregression
+    # (ablations.md section 29)
+    priors: tuple[str, ...] = DEFAULT_PRIORS
     # the mixing logits of forecast steps 2 and later are multiplied by this: below 1 a softer
     # mix (a combination) where the in-context one-step errors choose less surely. Set after
     # pretraining (`make pretrain`), not learned; 1 in bases saved before it existed

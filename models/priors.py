@@ -17,6 +17,7 @@ padding on the left (observed [B, C] says where), the effective season m [B] (1 
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -34,11 +35,19 @@ PRIORS = (
     "damped_local_trend",
     "linear_trend",
     "autoregressive",
+    "holt_winters",
 )
 # the priors of base networks saved before their config named them
-FIRST_PRIORS = tuple(name for name in PRIORS if name not in ("seasonal_drift", "autoregressive"))
+FIRST_PRIORS = tuple(
+    name for name in PRIORS if name not in ("seasonal_drift", "autoregressive", "holt_winters")
+)
+# priors a network mixes on the log scale only (a row without positive values gets them on its
+# plain values, as every log candidate does): ablations.md section 47 found the plain one adds nothing
+LOG_SCALE_ONLY = ("holt_winters",)
 # the priors computed in closed form from the window's profile, levels and lines
 CLOSED_FORM_PRIORS = PRIORS[: PRIORS.index("autoregressive")]
+# the shipped first network's: the closed-form priors and Holt-Winters (ablations.md sections 48-49)
+DEFAULT_PRIORS = (*CLOSED_FORM_PRIORS, "holt_winters")
 # smoothing rates of the level priors (simple exponential smoothing's alpha)
 LEVEL_RATES = (0.1, 0.3, 0.6)
 # Theta's level (Hyndman & Billah: the theta = 2 line is SES with drift = half the OLS slope)
@@ -53,6 +62,11 @@ LOCAL_TREND_WINDOW = 8
 AR_LAGS = 3
 # its ridge penalty toward the seasonal random walk (naive without a season), in normalised units
 AR_PENALTY = 1.0
+# Holt-Winters' smoothing rates (additive seasons, damped trend), fitted per window in two stages:
+# level alpha x season gamma without a trend, then (beta, phi) for the chosen pair
+HW_LEVEL_RATES = (0.05, 0.15, 0.3, 0.5, 0.8)
+HW_SEASON_RATES = (0.02, 0.1, 0.3)
+HW_TRENDS = ((0.05, 0.9), (0.2, 0.9), (0.05, 0.98), (0.2, 0.98))
 
 
 def latest_lines(
@@ -212,6 +226,8 @@ def prior_forecasts(
     forecasts = closed_form[:, :, chosen] if len(chosen) < len(CLOSED_FORM_PRIORS) else closed_form
     if "autoregressive" in priors:
         forecasts = torch.cat([forecasts, autoregression(window, horizon)[0][:, :, None]], dim=2)
+    if "holt_winters" in priors:
+        forecasts = torch.cat([forecasts, holt_winters(window, horizon, 0)[0][:, :, None]], dim=2)
     return forecasts
 
 
@@ -306,13 +322,243 @@ def autoregression(
     return path[:, context:].to(dtype), backtests.to(dtype)
 
 
+# every rate set the fit tries (alpha, beta, gamma, phi): the level-season pairs without a trend,
+# then each pair's HW_TRENDS - pair p's trend k at HW_PAIRS + p len(HW_TRENDS) + k
+_UNTRENDED = [(alpha, 0.0, gamma, 1.0) for alpha in HW_LEVEL_RATES for gamma in HW_SEASON_RATES]
+HW_PAIRS = len(_UNTRENDED)
+HW_RATE_SETS = torch.tensor(
+    _UNTRENDED + [(alpha, beta, gamma, phi) for alpha, _, gamma, _ in _UNTRENDED for beta, phi in HW_TRENDS]
+)
+# one set of maps is about 75 x values x (values + 26) floats (2.7 MB at 96 values, season 12): at most
+# this many kept, and at most HW_MAP_BUILDS built per call (a call's other windows run the loop)
+HW_MAPS_KEPT = 32
+HW_MAP_BUILDS = 4
+
+
+@torch.no_grad()
+def holt_winters(window: NormalisedWindow, horizon: int, origins: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Additive Holt-Winters with a damped trend, its smoothing rates fitted inside each window:
+    (the forecast [B, horizon], its one-step predictions of the last `origins` values, latest
+    first [B, origins]). The rates minimise the one-step squared error before those values -
+    first the level and season rates (HW_LEVEL_RATES x HW_SEASON_RATES) without a trend, then
+    HW_TRENDS' (beta, phi) for the chosen pair - so the rates never see the values their
+    predictions are scored on. States start from the window's seasonal profile and its first
+    value, as ETS estimates initial states on the whole sample: the initial seasonal states (only
+    they) have seen the whole window.
+
+    For fixed rates every output is linear in the window's values, so windows whose (season,
+    values) has maps (`_holt_winters_maps`) are computed through them; the rest run
+    `_holt_winters_by_loop`, the recursion itself, which the maps equal to float rounding."""
+    z = window.z
+    batch, context = z.shape
+    count = window.observed.sum(dim=1).long()
+    keys = torch.stack([window.season.long(), count], dim=1)
+    distinct, group, sizes = torch.unique(keys, dim=0, return_inverse=True, return_counts=True)
+    forecast = z.new_empty(batch, horizon)
+    one_step = z.new_empty(batch, origins)
+    looped = []
+    builds = HW_MAP_BUILDS
+    for number in sizes.argsort(descending=True, stable=True).tolist():
+        season, values = distinct[number].tolist()
+        rows = (group == number).nonzero()[:, 0] if len(distinct) > 1 else torch.arange(batch)
+        key = (context, season, values, origins)
+        if key not in _HW_MAPS and not builds:
+            looped.append(rows)
+            continue
+        builds -= key not in _HW_MAPS
+        maps = _holt_winters_maps(*key)
+        forecast[rows], one_step[rows] = _through_maps(z[rows, context - values :], maps, season, horizon)
+    if looped:
+        rows = torch.cat(looped)
+        part = NormalisedWindow(
+            z=z[rows],
+            observed=window.observed[rows],
+            level=window.level[rows],
+            scale=window.scale[rows],
+            season=window.season[rows],
+        )
+        forecast[rows], one_step[rows] = _holt_winters_by_loop(part, horizon, origins)
+    return forecast, one_step
+
+
+@dataclass(frozen=True)
+class _Maps:
+    """One (season, values, origins)'s Holt-Winters, linear in the window's `values` values z
+    [N, values]: z @ errors[:, s] are rate set s's one-step errors the rates are fitted on
+    [N, fitted]; z @ outputs[s] its one-step predictions of the last origins (latest first),
+    then its final level, trend and seasonal states (phase 0 ... m - 1)."""
+
+    errors: torch.Tensor  # [values, sets, fitted] (fitted = 0: every rate set scores 0)
+    outputs: torch.Tensor  # [sets, values, origins + 2 + m]
+
+
+# the kept maps, the latest used last; the service forecasts from several threads
+_HW_MAPS: dict[tuple[int, int, int, int], _Maps] = {}
+_HW_MAPS_LOCK = threading.Lock()
+
+
+def _holt_winters_maps(context: int, season: int, count: int, origins: int) -> _Maps:
+    """The maps of the windows of `count` values and effective season `season`: the loop run
+    once over the `count` unit windows (1 at one value, 0 at the others) with every rate set,
+    kept (the HW_MAPS_KEPT latest used)."""
+    key = (context, season, count, origins)
+    with _HW_MAPS_LOCK:
+        if key in _HW_MAPS:
+            _HW_MAPS[key] = maps = _HW_MAPS.pop(key)
+            return maps
+    dtype = torch.float32
+    first = context - count
+    unit = NormalisedWindow(
+        z=torch.eye(context, dtype=dtype)[first:],
+        observed=(torch.arange(context) >= first).to(dtype).expand(count, -1),
+        level=torch.zeros(count, 1, dtype=dtype),
+        scale=torch.ones(count, 1, dtype=dtype),
+        season=torch.full((count,), season),
+    )
+    errors, one_step, final = _smoothed(unit, HW_RATE_SETS.to(dtype).expand(count, -1, -1), origins)
+    fitted = _fitted_positions(unit, origins)[0] > 0
+    maps = _Maps(
+        errors=errors[:, :, fitted].contiguous(),
+        outputs=torch.cat([one_step, final[:, :, : 2 + season]], dim=2).transpose(0, 1).contiguous(),
+    )
+    with _HW_MAPS_LOCK:
+        _HW_MAPS[key] = maps
+        while len(_HW_MAPS) > HW_MAPS_KEPT:
+            del _HW_MAPS[next(iter(_HW_MAPS))]
+    return maps
+
+
+def _through_maps(
+    values: torch.Tensor, maps: _Maps, season: int, horizon: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`holt_winters` of windows of one key from their values [N, values]: the two-stage choice
+    on the mapped errors, then the chosen set's one-step predictions and forecast."""
+    trends = len(HW_TRENDS)
+    errors, outputs = maps.errors.to(values.dtype), maps.outputs.to(values.dtype)
+    squared = torch.einsum("nv,vsf->nsf", values, errors[:, :HW_PAIRS]).square().sum(dim=2)
+    pair = squared.argmin(dim=1)
+    rows = torch.arange(values.shape[0])
+    candidates = torch.empty(values.shape[0], 1 + trends, dtype=values.dtype)
+    candidates[:, 0] = squared[rows, pair]
+    for chosen in pair.unique().tolist():
+        among = (pair == chosen).nonzero()[:, 0]
+        trended = errors[:, HW_PAIRS + chosen * trends : HW_PAIRS + (chosen + 1) * trends]
+        candidates[among, 1:] = torch.einsum("nv,vsf->nsf", values[among], trended).square().sum(dim=2)
+    best = candidates.argmin(dim=1)
+    chosen_set = torch.where(best == 0, pair, HW_PAIRS + pair * trends + best - 1)
+    mapped = torch.bmm(values[:, None, :], outputs[chosen_set])[:, 0]
+    origins = mapped.shape[1] - 2 - season
+    seasons = torch.full((values.shape[0],), season)
+    forecast = _forecast(mapped[:, origins:], HW_RATE_SETS[chosen_set, 3].to(values.dtype), seasons, horizon)
+    return forecast, mapped[:, :origins]
+
+
+def _forecast(final: torch.Tensor, phi: torch.Tensor, season: torch.Tensor, horizon: int) -> torch.Tensor:
+    """The forecast [N, horizon] from the final states [N, 2 + m] (level, trend, seasonal states
+    by phase) and the damping phi [N]: step h reads its phase's latest state, (h - 1) mod m."""
+    steps = torch.arange(1, horizon + 1, dtype=final.dtype)
+    damped = (phi[:, None] ** steps[None, :]).cumsum(dim=1)
+    phase = 2 + torch.remainder(torch.arange(horizon)[None, :], season[:, None])
+    return final[:, :1] + damped * final[:, 1:2] + final.gather(1, phase)
+
+
+def _holt_winters_by_loop(
+    window: NormalisedWindow, horizon: int, origins: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`holt_winters` by running the recursion: the untrended pairs, then the chosen pair's trends."""
+    batch = window.z.shape[0]
+    rates = HW_RATE_SETS.to(window.z.dtype)
+    counted = _fitted_positions(window, origins).sum(dim=1, keepdim=True).clamp_min(1.0)
+    errors, one_step, final = _smoothed(window, rates[:HW_PAIRS].expand(batch, -1, -1), origins)
+    squared = errors.square().sum(dim=2) / counted
+    rows = torch.arange(batch)
+    pair = squared.argmin(dim=1)
+    trended = HW_PAIRS + pair[:, None] * len(HW_TRENDS) + torch.arange(len(HW_TRENDS))[None, :]
+    trend_errors, trend_one_step, trend_final = _smoothed(window, rates[trended], origins)
+    squared = torch.cat([squared[rows, pair][:, None], trend_errors.square().sum(dim=2) / counted], dim=1)
+    best = squared.argmin(dim=1)
+    chosen_set = torch.where(best == 0, pair, trended[rows, (best - 1).clamp_min(0)])
+    final = torch.cat([final[rows, pair][:, None], trend_final], dim=1)[rows, best]
+    one_step = torch.cat([one_step[rows, pair][:, None], trend_one_step], dim=1)[rows, best]
+    return _forecast(final, rates[chosen_set, 3], window.season.long(), horizon), one_step
+
+
+def _fitted_positions(window: NormalisedWindow, origins: int) -> torch.Tensor:
+    """1.0 where a one-step error counts in the fit of the rates [B, C]: after the window's
+    first season and two values, before its last `origins` values."""
+    context = window.z.shape[1]
+    position = torch.arange(context)
+    first = context - window.observed.sum(dim=1).long()
+    fitted = (position[None, :] >= (first + window.season.long() + 2)[:, None]) & (
+        position[None, :] < context - origins
+    )
+    return (fitted & (window.observed > 0)).to(window.z.dtype)
+
+
+def _smoothed(
+    window: NormalisedWindow, rates: torch.Tensor, origins: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Holt-Winters run through every window once per set of rates [B, G, 4] (alpha, beta, gamma,
+    phi): (its one-step errors at `_fitted_positions`, 0 elsewhere [B, G, C]; its one-step
+    predictions of the last `origins` values, latest first [B, G, origins]; its final level,
+    trend and seasonal states by phase [B, G, 2 + the largest season]). Time-major, one column
+    per window and rate set; the seasonal state of time t is read at t and written, updated, at
+    t + m."""
+    z, observed, season = window.z, window.observed, window.season.long()
+    batch, context = z.shape
+    sets = rates.shape[1]
+    alpha, beta, gamma, phi = (rates[:, :, i].reshape(-1) for i in range(4))
+    m = season.repeat_interleave(sets)
+    gamma = gamma * (m > 1).to(z.dtype)
+    trend_rate = alpha * beta
+    first = context - observed.sum(dim=1).long()
+    position = torch.arange(context)
+    largest = int(season.max())
+    # the window's profile by phase (p steps before its last value), for every position
+    _, index = seasonal_profile(window)
+    states = torch.zeros(context + largest, batch, dtype=z.dtype)
+    states[:context] = index.gather(1, torch.remainder(context - 1 - position[None, :], season[:, None])).t()
+    states = states.repeat_interleave(sets, dim=1)
+    values = z.t().repeat_interleave(sets, dim=1)
+    # an error counts from the value after the first (it moves the states)
+    active = ((position[:, None] > first[None, :]) & (observed.t() > 0)).to(z.dtype)
+    active = active.repeat_interleave(sets, dim=1)
+    fitted = _fitted_positions(window, origins).t().repeat_interleave(sets, dim=1)
+    start = first.clamp_max(context - 1).repeat_interleave(sets)
+    level = values.gather(0, start[None, :])[0] - states.gather(0, start[None, :])[0]
+    trend = torch.zeros_like(level)
+    errors = torch.empty(context, level.shape[0], dtype=z.dtype)
+    one_step = torch.empty(origins, level.shape[0], dtype=z.dtype)
+    ahead = (position[:, None] + m[None, :]).clamp_max(states.shape[0] - 1)
+    for t in range(context):
+        seasonal = states[t]
+        predicted = torch.addcmul(level, phi, trend) + seasonal
+        error = (values[t] - predicted) * active[t]
+        if t >= context - origins:
+            one_step[context - 1 - t] = predicted
+        torch.mul(error, fitted[t], out=errors[t])
+        # before the first value error is 0 and the trend 0: the states stay as they started
+        level = torch.addcmul(predicted - seasonal, alpha, error)
+        trend = torch.addcmul(phi * trend, trend_rate, error)
+        states.scatter_(0, ahead[t][None, :], torch.addcmul(seasonal, gamma, error)[None, :])
+    # phase p's latest state was written at context + p
+    final = torch.cat([level[None, :], trend[None, :], states[context:]])
+    return (
+        errors.t().reshape(batch, sets, context),
+        one_step.t().reshape(batch, sets, origins),
+        final.t().reshape(batch, sets, 2 + largest),
+    )
+
+
 # a log-scale prior reaches at most this many times the window's largest value (e^3)
 LOG_MARGIN = 3.0
 
 
 def candidate_names(priors: tuple[str, ...]) -> tuple[str, ...]:
-    """The candidates of a base network mixing `priors`: each on the plain, then on the log scale."""
-    return priors + tuple(f"log_{name}" for name in priors)
+    """The candidates of a base network mixing `priors`: each on the plain, then on the log scale
+    (LOG_SCALE_ONLY's on the log scale only)."""
+    plain = tuple(name for name in priors if name not in LOG_SCALE_ONLY)
+    return plain + tuple(f"log_{name}" for name in priors)
 
 
 # every candidate `candidate_priors` computes, in its order
@@ -403,6 +649,12 @@ def _candidates(
         if origins:
             plain_errors.append(_mean_errors(backtests[:, :, None], actual, usable))
             in_log = _log_in_window(window, logged, positive, log_backtests[:, :, None])
+            log_errors.append(_mean_errors(in_log, actual, usable))
+    if "holt_winters" in priors:
+        log_path, log_one_step = holt_winters(logged, horizon, origins)
+        logs.append(log_path[:, :, None])
+        if origins:
+            in_log = _log_in_window(window, logged, positive, log_one_step[:, :, None])
             log_errors.append(_mean_errors(in_log, actual, usable))
     forecasts = (
         torch.cat([*plain, _log_in_window(window, logged, positive, torch.cat(logs, dim=2))], dim=2)

@@ -28,7 +28,7 @@ from models.base_artifact import (
 )
 from models.base_network import BaseConfig, BaseNetwork
 from models.calibration import Calibration
-from models.priors import CLOSED_FORM_PRIORS, FIRST_PRIORS, PRIORS
+from models.priors import CLOSED_FORM_PRIORS, DEFAULT_PRIORS, FIRST_PRIORS, PRIORS
 from models.window import pad_histories
 from training.corpus.build import CorpusConfig, synthetic_series
 from training.corpus.store import Corpus, CorpusSeries, save_corpus
@@ -93,8 +93,9 @@ def test_a_base_saved_before_its_config_named_the_priors_loads_as_the_first_eigh
     histories = pad_histories([100 + 5 * np.sin(np.arange(40) * 2 * np.pi / 4) + np.arange(40)], 24)
     expected = base.predict(histories, 6, levels=[80], seasons=[4])
     torch.testing.assert_close(loaded.predict(histories, 6, levels=[80], seasons=[4]).point, expected.point)
-    # new networks mix the nine closed-form priors; the shipped long-season one adds the autoregression
-    assert BaseConfig().priors == CLOSED_FORM_PRIORS
+    # new networks mix the nine closed-form priors and Holt-Winters; the shipped long-season one
+    # adds the autoregression
+    assert BaseConfig().priors == (*CLOSED_FORM_PRIORS, "holt_winters")
 
 
 def test_later_steps_mix_the_candidates_more_softly_and_step_one_stays(tmp_path: Path) -> None:
@@ -229,7 +230,7 @@ def test_long_seasons_pretrains_every_prior_into_its_own_folder(corpus_path: Pat
     """`make pretrain`'s second run: the long-season network, beside the default one."""
     default = parse_args(["--corpus", str(corpus_path)])
     long = parse_args(["--corpus", str(corpus_path), "--long-seasons"])
-    assert default.config.priors == CLOSED_FORM_PRIORS and long.config.priors == PRIORS
+    assert default.config.priors == DEFAULT_PRIORS and long.config.priors == PRIORS
     assert long.output == default.output / LONG_SEASONS_FOLDER
     assert long.checkpoint_dir != default.checkpoint_dir
     chosen = parse_args(

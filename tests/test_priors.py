@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
+from models import priors as priors_module
 from models.priors import (
     CANDIDATES,
     CLOSED_FORM_PRIORS,
@@ -13,7 +16,9 @@ from models.priors import (
     autoregression,
     backtest_errors,
     candidate_forecasts,
+    candidate_names,
     candidate_priors,
+    holt_winters,
     latest_lines,
     prior_forecasts,
 )
@@ -83,7 +88,8 @@ def test_log_priors_follow_exponential_growth_and_fall_back_without_positive_val
     assert float(errors[0, CANDIDATES.index("log_linear_trend")]) < 1e-3
     assert float(errors[1, CANDIDATES.index("linear_trend")]) < 1e-3
     # a series that crosses zero has no log scale: its log priors are the plain ones
-    plain, logged = priors[1, :, : len(PRIORS)], priors[1, :, len(PRIORS) :]
+    plain = prior_forecasts(window, 4)[1]
+    logged = priors[1, :, [CANDIDATES.index(f"log_{name}") for name in PRIORS]]
     torch.testing.assert_close(logged, plain)
 
 
@@ -226,3 +232,67 @@ def test_closed_form_backtests_are_the_candidates_of_the_window_before_each_orig
     expected = torch.stack(errors).sum(dim=0) / torch.stack(usable).sum(dim=0).clamp_min(1.0)
     measured = backtest_errors(window, origins, CLOSED_FORM_PRIORS)
     torch.testing.assert_close(measured, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_holt_winters_continues_a_trending_season_and_predicts_its_origins_out_of_sample() -> None:
+    steps = np.arange(60.0)
+    shape = np.array([0.0, 4.0, -2.0, 1.0, 6.0, -3.0])
+    history = 30.0 + 0.5 * steps + np.tile(shape, 10)
+    window = normalise_window(pad_histories([history], 48), torch.tensor([6]), 48)
+    forecast, _ = holt_winters(window, 6, origins=4)
+    future = 30.0 + 0.5 * np.arange(60.0, 66.0) + shape
+    torch.testing.assert_close(
+        window.decode(forecast)[0], torch.tensor(future, dtype=torch.float32), atol=0.6, rtol=0.0
+    )
+    # without a season (no initial profile) the one-step predictions are out of sample: the last
+    # value moved, neither its prediction nor the rates (chosen before the last `origins` values) move
+    plain = normalise_window(pad_histories([history], 48), torch.tensor([1]), 48)
+    _, one_step = holt_winters(plain, 6, origins=4)
+    moved = plain.z.clone()
+    moved[0, -1] += 5.0
+    _, moved_one_step = holt_winters(replace(plain, z=moved), 6, origins=4)
+    torch.testing.assert_close(moved_one_step, one_step)
+    assert candidate_names(("naive", "holt_winters")) == ("naive", "log_naive", "log_holt_winters")
+
+
+def mixed_windows(context: int = 48) -> NormalisedWindow:
+    """Windows of four (season, values) keys: short and long, with and without a season, one
+    crossing zero."""
+    rng = np.random.default_rng(5)
+    histories, seasons = [], []
+    for length, season in ((10, 1), (30, 4), (60, 12), (200, 12), (200, 1), (60, 12), (30, 4)):
+        steps = np.arange(length)
+        wave = 4.0 * np.sin(2 * np.pi * steps / season) if season > 1 else 0.0
+        histories.append(20.0 + 0.2 * steps + wave + rng.normal(size=length).cumsum())
+        seasons.append(season)
+    histories[4] = histories[4] - histories[4].mean()
+    return normalise_window(pad_histories(histories, context), torch.tensor(seasons), context)
+
+
+def test_holt_winters_through_its_maps_equals_the_recursion(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(priors_module, "_HW_MAPS", {})
+    monkeypatch.setattr(priors_module, "HW_MAP_BUILDS", 100)
+    window = mixed_windows()
+    for origins in (6, 0):
+        forecast, one_step = holt_winters(window, 7, origins)
+        expected_forecast, expected_one_step = priors_module._holt_winters_by_loop(window, 7, origins)
+        torch.testing.assert_close(forecast, expected_forecast, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(one_step, expected_one_step, rtol=1e-4, atol=1e-4)
+    # every row went through the maps: one set per (season, values) and number of origins
+    assert len(priors_module._HW_MAPS) == 2 * 4
+
+
+def test_holt_winters_builds_a_few_maps_per_call_and_keeps_a_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(priors_module, "_HW_MAPS", {})
+    monkeypatch.setattr(priors_module, "HW_MAP_BUILDS", 2)
+    monkeypatch.setattr(priors_module, "HW_MAPS_KEPT", 3)
+    window = mixed_windows()
+    expected = priors_module._holt_winters_by_loop(window, 5, 4)
+    # the two keys with most windows get maps, the other two run the loop
+    first = holt_winters(window, 5, 4)
+    assert {key[1:3] for key in priors_module._HW_MAPS} == {(4, 30), (12, 48)}
+    second = holt_winters(window, 5, 4)
+    assert len(priors_module._HW_MAPS) == 3
+    for forecast, one_step in (first, second):
+        torch.testing.assert_close(forecast, expected[0], rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(one_step, expected[1], rtol=1e-4, atol=1e-4)
