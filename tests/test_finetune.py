@@ -26,7 +26,9 @@ from models.artifact import CHAMPION_ALIAS, PYFUNC_ARTIFACT, left_padded
 from models.base_artifact import BaseArtifact, load_member
 from models.ensemble_artifact import EnsembleArtifact
 from models.loading import load_artifact
+from models.window import normalise_window
 from service.registry import MlflowRegistry, RestRegistry
+from training.base_loss import base_window_loss
 from training.baselines import BASELINES, MAX_SEASON, validation_baselines
 from training.config import TrainConfig
 from training.data import SeriesData
@@ -203,6 +205,23 @@ def test_the_served_fit_learns_from_the_points_the_held_out_fit_never_saw(tiny_b
         )
     )
     assert served.metadata is held_out.metadata and served.calibration is held_out.calibration
+
+
+def test_fine_tuning_windows_carry_their_candidates_computed_once(tiny_base):
+    """The candidates depend on the window, not on the weights: the windows carry them, and the
+    loss from them is the loss the network computes from the window itself."""
+    values = seasonal_series(LENGTH)
+    config = TrainConfig(name="sales", data="sales.csv", candidate=FINE_TUNED, **TINY)
+    config = config.resolve(SeriesData("sales", values, None, None, 12))
+    base = BaseArtifact.load(tiny_base)
+    history, target, season, forecasts, errors = training_windows([values], config, base).tensors
+    window = normalise_window(history, season, base.config.context_length)
+    expected_forecasts, expected_errors = base.network.candidates(window)
+    torch.testing.assert_close(forecasts, expected_forecasts)
+    torch.testing.assert_close(errors, expected_errors)
+    with torch.no_grad():
+        loss = base_window_loss(base.network, history, target, season, candidates=(forecasts, errors))
+        torch.testing.assert_close(loss, base_window_loss(base.network, history, target, season))
 
 
 def test_from_scratch_registers_only_the_local_model(tmp_path):

@@ -23,14 +23,17 @@ def base_window_loss(
     target: torch.Tensor,
     season: torch.Tensor,
     seasonal: bool = True,
+    candidates: tuple[torch.Tensor, torch.Tensor | None] | None = None,
 ) -> torch.Tensor:
     """L1 over the targets a window has, in units of each window's seasonal step (a per-window
     MASE, what the benchmark scores) - with `seasonal` off, of its mean absolute step: history
-    [B, L] NaN-padded on the left, target [B, H] NaN where a step has no value, season [B]."""
+    [B, L] NaN-padded on the left, target [B, H] NaN where a step has no value, season [B].
+    `candidates`: the windows' `BaseNetwork.candidates`, when already computed."""
     window = normalise_window(history, season, network.config.context_length)
     normalised_target = window.normalise(target).clamp(-TARGET_CLIP, TARGET_CLIP)
     present = torch.isfinite(normalised_target)
-    errors = torch.where(present, (network(window) - normalised_target).abs(), 0.0)
+    forecast = network.forecast_and_spread(window, candidates)[0]
+    errors = torch.where(present, (forecast - normalised_target).abs(), 0.0)
     if seasonal:
         errors = errors / window.seasonal_step().clamp_min(MIN_SEASONAL_STEP)
     return errors.sum() / present.sum().clamp_min(1)

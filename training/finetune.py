@@ -30,6 +30,7 @@ from models.artifact import ArtifactMetadata
 from models.base_artifact import BaseArtifact
 from models.base_network import BaseNetwork
 from models.calibration import Calibration
+from models.window import normalise_window
 from training.backtest import validation_mase
 from training.base_loss import base_window_loss
 from training.config import TrainConfig
@@ -39,8 +40,11 @@ from training.windows import origin_windows, pooled, sliding_windows
 ZERO_SHOT = "zero-shot"
 FINE_TUNED = "fine-tuned"
 
-# (history [B, L] NaN-padded on the left, target [B, H] NaN where a step has no value, season [B])
-BaseBatch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+# (history [B, L] NaN-padded on the left, target [B, H] NaN where a step has no value, season [B],
+# the base network's candidate forecasts [B, H, K] and in-context errors [B, K] ([B, 0]: none))
+BaseBatch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+# windows whose candidates are computed in one call (bounds the memory of the in-context backtests)
+CANDIDATE_CHUNK = 4096
 
 
 def _with_season(windows: TensorDataset, season: int, horizon: int) -> TensorDataset:
@@ -50,17 +54,46 @@ def _with_season(windows: TensorDataset, season: int, horizon: int) -> TensorDat
     return TensorDataset(history, padded, torch.full((len(history),), season, dtype=torch.long))
 
 
+def _with_candidates(windows: TensorDataset, base: BaseArtifact) -> TensorDataset:
+    """(history, target, season) windows -> the same with the base network's candidates of each
+    window (`BaseBatch`): they depend on the window alone, not on the weights being fine-tuned,
+    so they are computed once here rather than at every step of every epoch."""
+    history, _, season = windows.tensors
+    network = base.network
+    forecasts, errors = [], []
+    with torch.no_grad():
+        for start in range(0, len(history), CANDIDATE_CHUNK):
+            rows = slice(start, start + CANDIDATE_CHUNK)
+            window = normalise_window(history[rows], season[rows], network.config.context_length)
+            chunk_forecasts, chunk_errors = network.candidates(window)
+            forecasts.append(chunk_forecasts)
+            errors.append(
+                chunk_errors if chunk_errors is not None else chunk_forecasts.new_zeros(len(window.z), 0)
+            )
+    return TensorDataset(*windows.tensors, torch.cat(forecasts), torch.cat(errors))
+
+
+def _candidates(batch: BaseBatch) -> tuple[torch.Tensor, torch.Tensor | None]:
+    forecasts, errors = batch[3], batch[4]
+    return forecasts, errors if errors.shape[1] else None
+
+
 def training_windows(series: Sequence[np.ndarray], config: TrainConfig, base: BaseArtifact) -> TensorDataset:
     """Every origin of each series (cut where the fit ends) whose history has at least the local
     model's context, the base's whole horizon as targets, NaN past the cut: step 1 is trained
     on every origin, step H on the windows that reach it."""
     lookback, horizon = base.config.context_length, base.config.horizon
     context = min(config.context_length, lookback)
-    return pooled(
-        [
-            _with_season(origin_windows(values, context, horizon, 0, lookback), config.season_length, horizon)
-            for values in series
-        ]
+    return _with_candidates(
+        pooled(
+            [
+                _with_season(
+                    origin_windows(values, context, horizon, 0, lookback), config.season_length, horizon
+                )
+                for values in series
+            ]
+        ),
+        base,
     )
 
 
@@ -79,7 +112,7 @@ def validation_windows(
         whole = sliding_windows(values[:val_end], context, config.horizon, train_end, val_end, lookback)
         history, target = whole.tensors
         parts.append(_with_season(TensorDataset(history, target[:, :steps]), config.season_length, horizon))
-    return pooled(parts)
+    return _with_candidates(pooled(parts), base)
 
 
 class BaseWindowData(L.LightningDataModule):
@@ -121,12 +154,13 @@ class FineTuneModule(L.LightningModule):
         self.max_epochs = max_epochs
 
     def training_step(self, batch: BaseBatch, batch_index: int) -> torch.Tensor:
-        loss = base_window_loss(self.network, *batch)
+        loss = base_window_loss(self.network, *batch[:3], candidates=_candidates(batch))
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
     def validation_step(self, batch: BaseBatch, batch_index: int) -> None:
-        self.log("val_loss", base_window_loss(self.network, *batch), on_epoch=True, prog_bar=True)
+        loss = base_window_loss(self.network, *batch[:3], candidates=_candidates(batch))
+        self.log("val_loss", loss, on_epoch=True, prog_bar=True)
 
     def configure_optimizers(self) -> dict:
         optimizer = torch.optim.AdamW(
