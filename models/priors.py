@@ -330,9 +330,12 @@ HW_RATE_SETS = torch.tensor(
     _UNTRENDED + [(alpha, beta, gamma, phi) for alpha, _, gamma, _ in _UNTRENDED for beta, phi in HW_TRENDS]
 )
 # one set of maps is about 75 x values x (values + 26) floats (2.7 MB at 96 values, season 12): at most
-# this many kept, and at most HW_MAP_BUILDS built per call (a call's other windows run the loop)
+# this many kept; a call builds those of at most HW_MAP_BUILDS keys, each holding at least
+# 1 / HW_MAP_SHARE of its windows (building costs about one run of the loop, so rare keys - the
+# windows of many lengths pretraining draws - run the loop together instead)
 HW_MAPS_KEPT = 32
 HW_MAP_BUILDS = 4
+HW_MAP_SHARE = 16
 
 
 @torch.no_grad()
@@ -362,7 +365,7 @@ def holt_winters(window: NormalisedWindow, horizon: int, origins: int) -> tuple[
         season, values = distinct[number].tolist()
         rows = (group == number).nonzero()[:, 0] if len(distinct) > 1 else torch.arange(batch)
         key = (context, season, values, origins)
-        if key not in _HW_MAPS and not builds:
+        if key not in _HW_MAPS and (not builds or len(rows) * HW_MAP_SHARE < batch):
             looped.append(rows)
             continue
         builds -= key not in _HW_MAPS

@@ -293,6 +293,11 @@ def test_holt_winters_builds_a_few_maps_per_call_and_keeps_a_few(monkeypatch: py
     assert {key[1:3] for key in priors_module._HW_MAPS} == {(4, 30), (12, 48)}
     second = holt_winters(window, 5, 4)
     assert len(priors_module._HW_MAPS) == 3
-    for forecast, one_step in (first, second):
+    # a key with too small a share of the call's windows runs the loop however many builds are left
+    monkeypatch.setattr(priors_module, "_HW_MAPS", {})
+    monkeypatch.setattr(priors_module, "HW_MAP_SHARE", 3)
+    third = holt_winters(window, 5, 4)
+    assert {key[1:3] for key in priors_module._HW_MAPS} == {(12, 48)}
+    for forecast, one_step in (first, second, third):
         torch.testing.assert_close(forecast, expected[0], rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(one_step, expected[1], rtol=1e-4, atol=1e-4)
