@@ -354,16 +354,11 @@ def holt_winters(window: NormalisedWindow, horizon: int, origins: int) -> tuple[
     `_holt_winters_by_loop`, the recursion itself, which the maps equal to float rounding."""
     z = window.z
     batch, context = z.shape
-    count = window.observed.sum(dim=1).long()
-    keys = torch.stack([window.season.long(), count], dim=1)
-    distinct, group, sizes = torch.unique(keys, dim=0, return_inverse=True, return_counts=True)
     forecast = z.new_empty(batch, horizon)
     one_step = z.new_empty(batch, origins)
     looped = []
     builds = HW_MAP_BUILDS
-    for number in sizes.argsort(descending=True, stable=True).tolist():
-        season, values = distinct[number].tolist()
-        rows = (group == number).nonzero()[:, 0] if len(distinct) > 1 else torch.arange(batch)
+    for season, values, rows in _windows_by_key(window):
         key = (context, season, values, origins)
         if key not in _HW_MAPS and (not builds or len(rows) * HW_MAP_SHARE < batch):
             looped.append(rows)
@@ -382,6 +377,18 @@ def holt_winters(window: NormalisedWindow, horizon: int, origins: int) -> tuple[
         )
         forecast[rows], one_step[rows] = _holt_winters_by_loop(part, horizon, origins)
     return forecast, one_step
+
+
+def _windows_by_key(window: NormalisedWindow) -> list[tuple[int, int, torch.Tensor]]:
+    """The windows one linear map serves, those of one (effective season, number of values):
+    (season, values, their rows), the key with most windows first."""
+    count = window.observed.sum(dim=1).long()
+    keys = torch.stack([window.season.long(), count], dim=1)
+    distinct, group, sizes = torch.unique(keys, dim=0, return_inverse=True, return_counts=True)
+    if len(distinct) == 1:
+        return [(*distinct[0].tolist(), torch.arange(len(keys)))]
+    order = sizes.argsort(descending=True, stable=True).tolist()
+    return [(*distinct[number].tolist(), (group == number).nonzero()[:, 0]) for number in order]
 
 
 @dataclass(frozen=True)
@@ -698,19 +705,15 @@ def _closed_form_backtests(
     computing every shifted window's candidates gives, at a fraction of the cost."""
     z, observed = window.z, window.observed
     batch, context = z.shape
-    count = observed.sum(dim=1).long()
     values = window.decode(z)
     logs = values.clamp_min(1e-30).log()
     # log values relative to the last one (for float precision), 0 where padded like z
     anchor = logs[:, -1:]
     relative_logs = (logs - anchor) * observed
-    keys = torch.stack([window.season.long(), count], dim=1)
-    distinct, group = torch.unique(keys, dim=0, return_inverse=True)
     plain = torch.empty(batch, origins, len(closed_form), dtype=z.dtype)
     logged = torch.empty_like(plain)
-    for number, (season, values_in_window) in enumerate(distinct.tolist()):
+    for season, values_in_window, rows in _windows_by_key(window):
         mapping = _backtest_map(context, season, values_in_window, origins, closed_form).to(z.dtype)
-        rows = slice(None) if len(distinct) == 1 else (group == number).nonzero()[:, 0]
         plain[rows] = torch.einsum("bc,cop->bop", z[rows], mapping)
         logged[rows] = torch.einsum("bc,cop->bop", relative_logs[rows], mapping)
     # the log-scale window before each origin (back = 1 ... origins): every value before it
