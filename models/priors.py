@@ -562,6 +562,10 @@ def _smoothed(
 
 # a log-scale prior reaches at most this many times the window's largest value (e^3)
 LOG_MARGIN = 3.0
+# up to this many windows the plain and the log autoregression are fitted in one call: a small
+# batch's cost is its number of tensor operations (batch 1: 0.8 against 1.6 ms); a large one's is
+# memory traffic, which twice the rows at once makes worse (1,000 windows: 52 against 33 ms)
+JOINT_AUTOREGRESSION_ROWS = 32
 
 
 def candidate_names(priors: tuple[str, ...]) -> tuple[str, ...]:
@@ -652,8 +656,14 @@ def _candidates(
             log_errors.append(log_part)
     if "autoregressive" in priors:
         # one fit per scale: its forecast, and its refits before each origin from running sums
-        path, backtests = autoregression(window, horizon, origins)
-        log_path, log_backtests = autoregression(logged, horizon, origins)
+        if window.z.shape[0] <= JOINT_AUTOREGRESSION_ROWS:
+            paths, all_backtests = autoregression(
+                NormalisedWindow.concatenated([window, logged]), horizon, origins
+            )
+            (path, log_path), (backtests, log_backtests) = paths.chunk(2), all_backtests.chunk(2)
+        else:
+            path, backtests = autoregression(window, horizon, origins)
+            log_path, log_backtests = autoregression(logged, horizon, origins)
         plain.append(path[:, :, None])
         logs.append(log_path[:, :, None])
         if origins:

@@ -5,7 +5,7 @@ value without one; scale = mean absolute step), with the padding mask and the se
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -28,6 +28,16 @@ class NormalisedWindow:
     level: torch.Tensor
     scale: torch.Tensor
     season: torch.Tensor
+
+    @classmethod
+    def concatenated(cls, windows: Sequence[NormalisedWindow]) -> NormalisedWindow:
+        """The windows' rows as one batch, in order."""
+        return cls(
+            **{
+                part.name: torch.cat([getattr(window, part.name) for window in windows])
+                for part in fields(cls)
+            }
+        )
 
     def normalise(self, values: torch.Tensor) -> torch.Tensor:
         return (values - self.level) / self.scale

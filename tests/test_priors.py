@@ -301,3 +301,17 @@ def test_holt_winters_builds_a_few_maps_per_call_and_keeps_a_few(monkeypatch: py
     for forecast, one_step in (first, second, third):
         torch.testing.assert_close(forecast, expected[0], rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(one_step, expected[1], rtol=1e-4, atol=1e-4)
+
+
+def test_a_window_s_candidates_do_not_depend_on_its_batch() -> None:
+    """Small batches fit the plain and the log autoregression in one call, large ones each alone
+    (`JOINT_AUTOREGRESSION_ROWS`): a window's candidates and in-context errors are the same either way."""
+    window = mixed_windows()
+    copies = -(-priors_module.JOINT_AUTOREGRESSION_ROWS // window.z.shape[0]) + 1
+    large = NormalisedWindow.concatenated([window] * copies)
+    assert window.z.shape[0] <= priors_module.JOINT_AUTOREGRESSION_ROWS < large.z.shape[0]
+    small_forecasts, small_errors = candidate_forecasts(window, 7, 6, PRIORS)
+    large_forecasts, large_errors = candidate_forecasts(large, 7, 6, PRIORS)
+    rows = window.z.shape[0]
+    torch.testing.assert_close(large_forecasts[:rows], small_forecasts)
+    torch.testing.assert_close(large_errors[:rows], small_errors)
