@@ -29,7 +29,7 @@ from benchmarks.wrk import run_wrk
 from models.allocator import keep_freed_memory
 from models.artifact import ForecasterArtifact
 from models.base_artifact import SHIPPED_BASE, BaseArtifact
-from service.forecasting import subnormals_as_zero
+from models.numerics import subnormals_as_zero
 from service.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"

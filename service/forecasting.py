@@ -9,13 +9,12 @@ on a series has that series' season (a request may repeat it, not change it); th
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
 import torch
 
 from models.artifact import ForecastInputError, StoredSeries, check_season, left_padded
+from models.numerics import subnormals_as_zero
 from service.calendar import future_timestamps
 from service.schemas import ForecastRequest, SeriesInput
 from service.store import LoadedModel
@@ -131,19 +130,6 @@ def _series_timestamps(
         return _timestamps(item.start, freq, horizon)
     last = _stored_series(model, index, item.id)["last_timestamp"]
     return _timestamps(datetime.fromisoformat(last) if last else None, freq, horizon)
-
-
-@contextmanager
-def subnormals_as_zero() -> Iterator[None]:
-    """Float32 values below the normal range (~1e-38) read and written as 0 while the forward
-    pass runs: CPU arithmetic on them is many times slower, and the base's in-context fits of
-    very regular series produce them (serving.md, session 21). Only for the pass: the setting is
-    the thread's processor state, which an application embedding the service shares."""
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
 
 
 def run_forecast(model: LoadedModel, request: ForecastRequest) -> dict:

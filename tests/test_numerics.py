@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import torch
 
-from service.forecasting import subnormals_as_zero
+from models.loading import load_artifact
+from models.numerics import subnormals_as_zero
+from training.pyfunc_model import ForecasterPyfunc
 
 
 def subnormal_product() -> float:
@@ -19,4 +25,22 @@ def test_subnormals_read_as_zero_only_inside_the_forward_pass() -> None:
     assert subnormal_product() > 0.0
     with subnormals_as_zero():
         assert subnormal_product() == 0.0
+    assert subnormal_product() > 0.0
+
+
+def test_the_pyfunc_model_forecasts_with_subnormals_as_zero(tiny_base: Path) -> None:
+    """`mlflow models serve` runs the same forward pass as the service, with the same setting."""
+    model = ForecasterPyfunc()
+    model.artifact = load_artifact(tiny_base)
+    seen = []
+    predict = model.artifact.predict
+
+    def recording(*args: object, **kwargs: object) -> object:
+        seen.append(subnormal_product())
+        return predict(*args, **kwargs)
+
+    model.artifact.predict = recording  # type: ignore[method-assign]
+    history = [float(value) for value in 100 + 5 * np.sin(np.arange(40) * 2 * np.pi / 4)]
+    answer = model.predict(None, pd.DataFrame({"history": [history]}), {"horizon": 3, "season": 4})  # type: ignore[arg-type]
+    assert seen == [0.0] and len(answer["forecast"][0]) == 3
     assert subnormal_product() > 0.0

@@ -22,6 +22,7 @@ from mlflow.pyfunc import PythonModel, PythonModelContext
 from models.artifact import PYFUNC_ARTIFACT, ForecastInputError, check_season, left_padded
 from models.base_artifact import MAX_SEASON
 from models.loading import Artifact, load_artifact
+from models.numerics import subnormals_as_zero
 
 
 def _invalid(message: str) -> MlflowException:
@@ -74,9 +75,12 @@ class ForecasterPyfunc(PythonModel):
                 raise _invalid(f"row {row}: {problem}") from None
         rows = left_padded([history[-self.artifact.lookback :] for history in histories])
         if self.artifact.kind == "local":
-            return pd.DataFrame({"forecast": self.artifact.predict(rows, horizon).point.double().tolist()})
+            with subnormals_as_zero():
+                forecast = self.artifact.predict(rows, horizon).point
+            return pd.DataFrame({"forecast": forecast.double().tolist()})
         seasons = self.artifact.seasons_for(histories, season)
-        forecast = self.artifact.predict(rows, horizon, seasons=seasons).point
+        with subnormals_as_zero():
+            forecast = self.artifact.predict(rows, horizon, seasons=seasons).point
         return pd.DataFrame({"forecast": forecast.double().tolist(), "season": seasons})
 
 
