@@ -35,6 +35,8 @@ def test_integer_histories_forecast_like_floats(mlflow_serve, trained_store):
     assert as_integers.status_code == 200, as_integers.text
     forecast = as_integers.json()["predictions"][0]["forecast"]
     assert len(forecast) == 3 and forecast == as_floats.json()["predictions"][0]["forecast"]
+    # a local model's season is its series': its answer has no season column
+    assert set(as_integers.json()["predictions"][0]) == {"forecast"}
     # without params: the trained horizon
     default = _invoke(mlflow_serve, history).json()["predictions"][0]["forecast"]
     assert len(default) == artifact.config.horizon

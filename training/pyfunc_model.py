@@ -74,14 +74,13 @@ class ForecasterPyfunc(PythonModel):
             except ForecastInputError as problem:
                 raise _invalid(f"row {row}: {problem}") from None
         rows = left_padded([history[-self.artifact.lookback :] for history in histories])
-        if self.artifact.kind == "local":
-            with subnormals_as_zero():
-                forecast = self.artifact.predict(rows, horizon).point
-            return pd.DataFrame({"forecast": forecast.double().tolist()})
-        seasons = self.artifact.seasons_for(histories, season)
+        # a local model's season is its series' (it takes no seasons); a base answers with the ones it used
+        local = self.artifact.kind == "local"
+        seasons = [] if local else self.artifact.seasons_for(histories, season)
         with subnormals_as_zero():
             forecast = self.artifact.predict(rows, horizon, seasons=seasons).point
-        return pd.DataFrame({"forecast": forecast.double().tolist(), "season": seasons})
+        answer = {"forecast": forecast.double().tolist()}
+        return pd.DataFrame(answer if local else {**answer, "season": seasons})
 
 
 mlflow.models.set_model(ForecasterPyfunc())
